@@ -1,0 +1,44 @@
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::Result;
+
+use crate::Verdict;
+use crate::compare;
+use crate::hashing;
+use crate::style::Style;
+
+/// Prove that two build folders hold bit-for-bit identical artifacts.
+///
+/// Each folder must directly contain manifest.json (a Nix `result` symlink is
+/// fine). Artifacts are matched by package | target | bin; the side with fewer
+/// artifacts must be a subset of the other. For each common artifact the build
+/// inputs (crate, version, Cargo.lock hash, toolchain digest, build mode) must
+/// match, then the SHA-256 of both files, computed now, must match.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The first build folder (for example ./result).
+    pub a: PathBuf,
+    /// The second build folder (for example ./release).
+    pub b: PathBuf,
+    /// Print one JSON document with the same facts instead of lines.
+    #[arg(long)]
+    pub json: bool,
+}
+
+pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
+    let report = compare::compare(&args.a, &args.b, hashing::default_threads())?;
+    let written = if args.json {
+        serde_json::to_writer_pretty(&mut *out, &report)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
+    } else {
+        compare::render(&report, style, out)
+    };
+    super::tolerate_broken_pipe(written)?;
+    Ok(if report.passed {
+        Verdict::Passed
+    } else {
+        Verdict::NotReproducible
+    })
+}

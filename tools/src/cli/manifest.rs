@@ -1,0 +1,85 @@
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::PathBuf;
+
+use anyhow::{Result, bail};
+
+use crate::Verdict;
+use crate::layout;
+use crate::matrix::Workspace;
+use crate::write_manifest::{self, BuildDescription};
+
+/// Write manifest.json for a build folder laid out as <triple>/<bin>.
+///
+/// Which package, triple and binary each file is comes from the release matrix
+/// ([workspace.metadata.repro]) for the given target and profile; crate
+/// versions come from `cargo metadata --no-deps`, the lock hash from the
+/// workspace's Cargo.lock. The timestamp is SOURCE_DATE_EPOCH when set. The
+/// manifest is written to a temporary file and renamed into place.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The build folder holding <triple>/<bin> files.
+    pub dir: PathBuf,
+    /// The release target (raspberry, ipcamera, all).
+    #[arg(long)]
+    pub target: String,
+    /// The profile of that target (all, core, camerahub, release).
+    #[arg(long)]
+    pub profile: String,
+    /// The toolchain's identity: for Nix, the toolchain's store path hash; for
+    /// cargo builds, the sha256 of `rustc -vV`.
+    #[arg(long)]
+    pub rust_digest: String,
+    /// Names this build among others (Secluso numbers test runs 1 and 2).
+    #[arg(long, default_value = "1")]
+    pub run_id: String,
+    /// How a triple was built, as TRIPLE=MODE (repeatable), e.g.
+    /// aarch64-unknown-linux-gnu=nix-cross-from-x86_64-linux.
+    #[arg(long = "build-mode", value_name = "TRIPLE=MODE")]
+    pub build_modes: Vec<String>,
+    /// The workspace's Cargo.toml (or its folder); found from the current folder by default.
+    #[arg(long)]
+    pub workspace: Option<PathBuf>,
+}
+
+pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
+    let workspace = Workspace::load(args.workspace.as_deref())?;
+    let plan = workspace.matrix.plan(&args.target, &args.profile)?;
+    let mut build_modes = BTreeMap::new();
+    for given in &args.build_modes {
+        let Some((triple, mode)) = given
+            .split_once('=')
+            .filter(|(t, m)| !t.is_empty() && !m.is_empty())
+        else {
+            bail!("--build-mode `{given}` is not TRIPLE=MODE");
+        };
+        build_modes.insert(triple.to_owned(), mode.to_owned());
+    }
+    for skipped in &plan.skipped {
+        eprintln!("{skipped}");
+    }
+    let build = BuildDescription {
+        plan: &plan,
+        rust_digest: &args.rust_digest,
+        run_id: &args.run_id,
+        build_modes,
+    };
+    let manifest = write_manifest::describe(&workspace, &args.dir, &build)?;
+    for file in layout::undescribed_files(
+        &args.dir,
+        manifest.artifacts.iter().map(|a| a.bin_path.as_str()),
+    ) {
+        eprintln!(
+            "warning: {}: {file} is not described by the manifest",
+            args.dir.display()
+        );
+    }
+    let path = manifest.write_atomically(&args.dir)?;
+    super::tolerate_broken_pipe(writeln!(
+        out,
+        "wrote {} ({} artifacts)",
+        path.display(),
+        manifest.artifacts.len()
+    ))?;
+    Ok(Verdict::Passed)
+}

@@ -1,0 +1,18 @@
+//! The command line: one module per subcommand, each with its clap arguments
+//! and a `run` that renders to the given output.
+
+pub mod compare;
+pub mod manifest;
+pub mod matrix;
+pub mod sums;
+
+use std::io;
+
+/// Ignores a reader that went away (`repro compare A B | head`): the verdict
+/// was decided before the first line was written, so the exit code still says it.
+pub fn tolerate_broken_pipe(result: io::Result<()>) -> io::Result<()> {
+    match result {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        other => other,
+    }
+}

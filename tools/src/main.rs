@@ -1,0 +1,63 @@
+use std::io::Write;
+
+use clap::{Parser, Subcommand};
+
+use repro::cli;
+use repro::exit;
+use repro::style::{ColorChoice, Style};
+
+/// Writes release manifests and proves that a rebuild matches a release, bit for bit.
+#[derive(Debug, Parser)]
+#[command(
+    name = "repro",
+    version,
+    after_help = "Exit codes: 0 passed, 1 not reproducible (a DIFF or FAIL), 2 unusable input or error."
+)]
+pub struct Cli {
+    /// When to colour the output; NO_COLOR in the environment always turns it off.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    color: ColorChoice,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    Manifest(cli::manifest::Args),
+    Compare(cli::compare::Args),
+    Sums(cli::sums::Args),
+    Matrix(cli::matrix::Args),
+}
+
+fn main() {
+    let args = Cli::parse();
+    let style = Style::for_stdout(args.color);
+    let stdout = std::io::stdout();
+    let mut out = stdout.lock();
+    let result = match &args.command {
+        Command::Manifest(a) => cli::manifest::run(a, &mut out),
+        Command::Compare(a) => cli::compare::run(a, &style, &mut out),
+        Command::Sums(a) => cli::sums::run(a, &mut out),
+        Command::Matrix(a) => cli::matrix::run(a, &mut out),
+    };
+    let code = match result {
+        Ok(verdict) => verdict.exit_code(),
+        Err(e) => {
+            let _ = out.flush();
+            eprintln!("repro: {e:#}");
+            exit::UNUSABLE_INPUT
+        }
+    };
+    let _ = out.flush();
+    std::process::exit(code);
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        super::Cli::command().debug_assert();
+    }
+}

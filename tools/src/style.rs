@@ -1,0 +1,58 @@
+//! Colour for the human output: only on a terminal, never when NO_COLOR is set.
+
+use std::io::IsTerminal;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorChoice {
+    /// Colour when standard output is a terminal.
+    Auto,
+    Always,
+    Never,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Style {
+    enabled: bool,
+}
+
+impl Style {
+    /// NO_COLOR (any non-empty value, per no-color.org) wins over everything.
+    pub fn for_stdout(choice: ColorChoice) -> Style {
+        let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+        let enabled = !no_color
+            && match choice {
+                ColorChoice::Always => true,
+                ColorChoice::Never => false,
+                ColorChoice::Auto => std::io::stdout().is_terminal(),
+            };
+        Style { enabled }
+    }
+
+    pub fn plain() -> Style {
+        Style { enabled: false }
+    }
+
+    fn paint(&self, code: &str, text: &str) -> String {
+        if self.enabled {
+            format!("\x1b[{code}m{text}\x1b[0m")
+        } else {
+            text.to_owned()
+        }
+    }
+
+    pub fn ok(&self, text: &str) -> String {
+        self.paint("32", text)
+    }
+
+    pub fn diff(&self, text: &str) -> String {
+        self.paint("33", text)
+    }
+
+    pub fn fail(&self, text: &str) -> String {
+        self.paint("1;31", text)
+    }
+
+    pub fn info(&self, text: &str) -> String {
+        self.paint("36", text)
+    }
+}

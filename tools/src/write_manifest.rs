@@ -1,0 +1,120 @@
+//! `repro manifest DIR`: describes a build folder laid out as
+//! `<triple>/<bin>` in the manifest schema, from the release matrix (which
+//! package, triple and binary each file is), the workspace (crate versions,
+//! Cargo.lock) and the toolchain identity given by the caller.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::{Duration, SystemTime};
+
+use anyhow::{Context, Result, bail};
+
+use crate::hashing;
+use crate::manifest::{Artifact, BuildInfo, Manifest};
+use crate::matrix::{Plan, Workspace};
+
+/// Everything a manifest records besides what is read from the folder.
+pub struct BuildDescription<'a> {
+    pub plan: &'a Plan,
+    pub rust_digest: &'a str,
+    pub run_id: &'a str,
+    /// Triple → how it was built; every key must be one of the plan's triples.
+    pub build_modes: BTreeMap<String, String>,
+}
+
+/// Builds the manifest for `dir`, hashing each planned file. Every planned
+/// file must be present as a regular file: a manifest never describes a
+/// build that did not happen.
+pub fn describe(workspace: &Workspace, dir: &Path, build: &BuildDescription) -> Result<Manifest> {
+    if build.rust_digest.trim().is_empty() {
+        bail!("the toolchain digest is empty; pass --rust-digest with the toolchain's identity");
+    }
+    for triple in build.build_modes.keys() {
+        if !build.plan.triples.contains(triple) {
+            bail!(
+                "build mode given for `{triple}`, which {}-{} does not build (its triples: {})",
+                build.plan.target,
+                build.plan.profile,
+                build.plan.triples.join(", ")
+            );
+        }
+    }
+    let lock_path = workspace.lock_path();
+    let lock_sha = hashing::sha256_file(&lock_path).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {e}; commit the workspace's Cargo.lock",
+            lock_path.display()
+        )
+    })?;
+
+    let mut artifacts = Vec::new();
+    let mut paths = Vec::new();
+    for planned in &build.plan.artifacts {
+        let version = workspace.crate_version(&planned.crate_name, &planned.package)?;
+        let path = dir.join(planned.bin_path());
+        let meta = std::fs::symlink_metadata(&path).with_context(|| {
+            format!(
+                "{}: the binary of `{}` for {} is not there; build it first, or choose a target and profile that do not ship it",
+                path.display(),
+                planned.package,
+                planned.triple
+            )
+        })?;
+        if !meta.file_type().is_file() {
+            bail!(
+                "{}: not a regular file; copy the binary itself into the build folder (symlinks would make the folder depend on where they point)",
+                path.display()
+            );
+        }
+        paths.push(path);
+        artifacts.push(Artifact {
+            package: planned.package.clone(),
+            target: planned.triple.clone(),
+            bin: planned.bin.clone(),
+            bin_path: planned.bin_path(),
+            sha256: None,
+            crate_name: planned.crate_name.clone(),
+            version: version.to_owned(),
+            crate_lock_sha256: lock_sha.clone(),
+            rust_digest: build.rust_digest.to_owned(),
+        });
+    }
+    for ((artifact, path), hash) in artifacts
+        .iter_mut()
+        .zip(&paths)
+        .zip(hashing::sha256_files(&paths, hashing::default_threads()))
+    {
+        artifact.sha256 = Some(hash.map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?);
+    }
+
+    let mut manifest = Manifest {
+        build: BuildInfo {
+            target: build.plan.target.clone(),
+            profile: build.plan.profile.clone(),
+            run_id: build.run_id.to_owned(),
+            timestamp: build_timestamp()?,
+            build_modes: build.build_modes.clone(),
+        },
+        artifacts,
+    };
+    manifest.sort_artifacts();
+    Ok(manifest)
+}
+
+/// The build's time as `YYYY-MM-DDTHH:MM:SSZ`: SOURCE_DATE_EPOCH when set (so
+/// the manifest itself is reproducible), otherwise now.
+pub fn build_timestamp() -> Result<String> {
+    let time = match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(value) => {
+            let secs: u64 = value.trim().parse().with_context(|| {
+                format!(
+                    "SOURCE_DATE_EPOCH=`{value}` is not a whole number of seconds since 1970; set it to e.g. the last commit's time (git log -1 --format=%ct)"
+                )
+            })?;
+            SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+        }
+        Err(std::env::VarError::NotPresent) => SystemTime::now(),
+        Err(std::env::VarError::NotUnicode(_)) => bail!("SOURCE_DATE_EPOCH is not valid text"),
+    };
+    Ok(humantime::format_rfc3339_seconds(time).to_string())
+}
