@@ -2,8 +2,9 @@
 //! many files at once across cores. sha2 picks its SHA-NI code path at run time
 //! where the CPU has it.
 
-use std::fs::File;
+use std::fs::OpenOptions;
 use std::io::{ErrorKind, Read};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -31,12 +32,17 @@ impl std::fmt::Display for HashError {
 }
 
 /// Hex SHA-256 of a regular file. The type is checked on the opened handle,
-/// so the file cannot be swapped for something else between check and read.
+/// so the file cannot be swapped for something else between check and read;
+/// the open does not block, so a FIFO planted in a build folder cannot hang us.
 pub fn sha256_file(path: &Path) -> Result<String, HashError> {
-    let mut file = File::open(path).map_err(|e| match e.kind() {
-        ErrorKind::NotFound => HashError::Missing,
-        _ => HashError::Io(e.to_string()),
-    })?;
+    let mut file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .map_err(|e| match e.kind() {
+            ErrorKind::NotFound => HashError::Missing,
+            _ => HashError::Io(e.to_string()),
+        })?;
     let meta = file.metadata().map_err(|e| HashError::Io(e.to_string()))?;
     if !meta.file_type().is_file() {
         return Err(HashError::NotRegularFile);
