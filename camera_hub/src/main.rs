@@ -1,0 +1,71 @@
+#[cfg(all(feature = "raspberry", feature = "ip"))]
+compile_error!("camera_hub: enable exactly one of the features `raspberry` and `ip`, not both");
+#[cfg(not(any(feature = "raspberry", feature = "ip")))]
+compile_error!(
+    "camera_hub: enable exactly one of the features `raspberry` (camhub-raspberry) and `ip` (camhub-ip)"
+);
+
+use std::path::PathBuf;
+
+use anyhow::Result;
+use camera_hub::pipeline::Hub;
+use camera_hub::source::FrameSource;
+use clap::Parser;
+use hubcore::config::{self, HubConfig};
+
+#[cfg(feature = "raspberry")]
+const ABOUT: &str = "camhub-raspberry: records clips around motion from the Raspberry Pi camera, seals them and uploads them to the server.";
+#[cfg(feature = "ip")]
+const ABOUT: &str = "camhub-ip: records clips around motion from an IP camera's MJPEG stream, seals them and uploads them to the server.";
+
+#[derive(Debug, Parser)]
+#[command(version, about = ABOUT)]
+struct Cli {
+    /// The hub's config file, as written by `camhub-config new`.
+    #[arg(long, default_value = "hub.json")]
+    config: PathBuf,
+}
+
+#[cfg(feature = "raspberry")]
+fn open_source(config: &HubConfig) -> Result<Box<dyn FrameSource>> {
+    let command = config
+        .camera_command
+        .as_deref()
+        .unwrap_or(config::DEFAULT_CAMERA_COMMAND);
+    Ok(Box::new(camera_hub::source::CommandSource::spawn(command)?))
+}
+
+#[cfg(feature = "ip")]
+fn open_source(config: &HubConfig) -> Result<Box<dyn FrameSource>> {
+    let Some(url) = &config.camera_url else {
+        anyhow::bail!(
+            "the config has no `camera_url`; the IP camera hub reads the camera's MJPEG stream from it"
+        );
+    };
+    Ok(Box::new(camera_hub::source::HttpSource::connect(url)?))
+}
+
+fn run(cli: &Cli) -> Result<()> {
+    let hub_config: HubConfig = config::load(&cli.config)?;
+    let hub = Hub::new(&cli.config, hub_config.clone())?;
+    let mut source = open_source(&hub_config)
+        .map_err(|e| e.context(format!("{}: camera source", cli.config.display())))?;
+    hub.run(source.as_mut(), &mut std::io::stdout().lock())?;
+    Ok(())
+}
+
+fn main() {
+    let cli = Cli::parse();
+    if let Err(e) = run(&cli) {
+        eprintln!("camera_hub: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn cli_definition_is_consistent() {
+        <super::Cli as clap::CommandFactory>::command().debug_assert();
+    }
+}
