@@ -134,7 +134,14 @@ pub fn write_private_file(path: &Path, bytes: &[u8], overwrite: bool) -> Result<
         .set_permissions(fs::Permissions::from_mode(0o600))?;
     tmp.write_all(bytes)?;
     tmp.as_file().sync_all()?;
-    tmp.persist(path)
+    // Without overwrite, the final rename itself refuses an existing file, so
+    // two writers racing for one name cannot replace each other's file.
+    let persisted = if overwrite {
+        tmp.persist(path)
+    } else {
+        tmp.persist_noclobber(path)
+    };
+    persisted
         .map_err(|e| e.error)
         .with_context(|| format!("{}: cannot write", path.display()))?;
     Ok(())
