@@ -23,6 +23,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Build(cli::build::Args),
     Manifest(cli::manifest::Args),
     Compare(cli::compare::Args),
     Sums(cli::sums::Args),
@@ -35,6 +36,7 @@ fn main() {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let result = match &args.command {
+        Command::Build(a) => cli::build::run(a, &style, &mut out),
         Command::Manifest(a) => cli::manifest::run(a, &mut out),
         Command::Compare(a) => cli::compare::run(a, &style, &mut out),
         Command::Sums(a) => cli::sums::run(a, &mut out),

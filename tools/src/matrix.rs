@@ -14,6 +14,47 @@ use serde::{Deserialize, Serialize};
 pub struct Matrix {
     pub targets: BTreeMap<String, Target>,
     pub packages: BTreeMap<String, Package>,
+    /// The deterministic build settings; `repro build` requires them.
+    #[serde(default)]
+    pub reproducible: Option<Reproducible>,
+}
+
+/// Flags with `{workspace}`, `{cargo_home}` and `{target_dir}` placeholders.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reproducible {
+    pub rustflags: Vec<String>,
+    pub cflags: Vec<String>,
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+}
+
+/// The real paths a build's placeholders stand for.
+pub struct BuildPaths<'a> {
+    pub workspace: &'a Path,
+    pub cargo_home: &'a Path,
+    pub target_dir: &'a Path,
+}
+
+impl Reproducible {
+    fn expand(flags: &[String], paths: &BuildPaths) -> Vec<String> {
+        flags
+            .iter()
+            .map(|f| {
+                f.replace("{workspace}", &paths.workspace.display().to_string())
+                    .replace("{cargo_home}", &paths.cargo_home.display().to_string())
+                    .replace("{target_dir}", &paths.target_dir.display().to_string())
+            })
+            .collect()
+    }
+
+    pub fn rustflags(&self, paths: &BuildPaths) -> Vec<String> {
+        Self::expand(&self.rustflags, paths)
+    }
+
+    pub fn cflags(&self, paths: &BuildPaths) -> Vec<String> {
+        Self::expand(&self.cflags, paths)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]

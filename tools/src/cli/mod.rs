@@ -1,6 +1,7 @@
 //! The command line: one module per subcommand, each with its clap arguments
 //! and a `run` that renders to the given output.
 
+pub mod build;
 pub mod compare;
 pub mod manifest;
 pub mod matrix;

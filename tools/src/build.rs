@@ -1,0 +1,253 @@
+//! `repro build`: builds a target and profile of the release matrix with the
+//! workspace's own cargo toolchain, outside Nix, into the same layout as the
+//! Nix result (`manifest.json` + `<triple>/<bin>`), and with
+//! `--test-reproduce` builds it twice under different conditions and compares.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{Context, Result, bail};
+
+use crate::matrix::{BuildPaths, Plan, Reproducible, Workspace};
+use crate::write_manifest::{self, BuildDescription};
+
+/// What the manifest records as the way each triple was built.
+pub const CARGO_BUILD_MODE: &str = "cargo";
+
+/// The conditions one build runs under. Run 2 of `--test-reproduce` changes
+/// every one of them that a cargo build can feel.
+#[derive(Debug, Clone)]
+pub struct Conditions {
+    pub source: PathBuf,
+    pub target_dir: PathBuf,
+    pub tz: String,
+    pub lc_all: String,
+    pub umask: u32,
+    pub jobs: usize,
+}
+
+impl Conditions {
+    pub fn describe(&self) -> String {
+        format!(
+            "source {}, target dir {}, TZ={}, LC_ALL={}, umask {:03o}, -j {}",
+            self.source.display(),
+            self.target_dir.display(),
+            self.tz,
+            self.lc_all,
+            self.umask,
+            self.jobs
+        )
+    }
+}
+
+/// The toolchain's identity: sha256 of `rustc -vV` as run in `dir`, where
+/// rust-toolchain.toml picks the compiler.
+pub fn rustc_digest(dir: &Path) -> Result<String> {
+    let out = Command::new("rustc")
+        .arg("-vV")
+        .current_dir(dir)
+        .output()
+        .context("cannot run `rustc -vV`; is the Rust toolchain installed?")?;
+    if !out.status.success() {
+        bail!(
+            "`rustc -vV` failed: {}",
+            String::from_utf8_lossy(&out.stderr).trim()
+        );
+    }
+    Ok(format!(
+        "sha256:{}",
+        crate::hashing::sha256_bytes(&out.stdout)
+    ))
+}
+
+/// Triples of the plan whose Rust standard library is not installed.
+pub fn missing_std(dir: &Path, triples: &[String]) -> Result<Vec<String>> {
+    let out = Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .current_dir(dir)
+        .output()
+        .context("cannot run `rustc --print sysroot`")?;
+    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
+    Ok(triples
+        .iter()
+        .filter(|t| !sysroot.join("lib/rustlib").join(t).join("lib").is_dir())
+        .cloned()
+        .collect())
+}
+
+/// The commit time of the workspace, for SOURCE_DATE_EPOCH: from the
+/// environment when set, else from git.
+pub fn source_date_epoch(root: &Path) -> Result<String> {
+    if let Ok(value) = std::env::var("SOURCE_DATE_EPOCH") {
+        return Ok(value);
+    }
+    let out = Command::new("git")
+        .args(["log", "-1", "--format=%ct"])
+        .current_dir(root)
+        .output();
+    match out {
+        Ok(out) if out.status.success() && !out.stdout.trim_ascii().is_empty() => {
+            Ok(String::from_utf8_lossy(out.stdout.trim_ascii()).into_owned())
+        }
+        _ => bail!(
+            "{}: not a git checkout with commits, so the build time cannot come from the last commit; set SOURCE_DATE_EPOCH",
+            root.display()
+        ),
+    }
+}
+
+fn cargo_home() -> PathBuf {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cargo")
+        })
+}
+
+/// What stays the same between the runs of one `repro build`.
+pub struct Job<'a> {
+    /// The workspace being built (run 2's is the source copy).
+    pub workspace: &'a Workspace,
+    pub plan: &'a Plan,
+    pub flags: &'a Reproducible,
+    pub epoch: &'a str,
+}
+
+/// Runs every cargo build of the plan under `conditions` and copies the
+/// binaries into `out/<triple>/<bin>`, then writes the manifest there.
+pub fn build_once(
+    job: &Job,
+    conditions: &Conditions,
+    run_id: &str,
+    out: &Path,
+    log: &mut dyn Write,
+) -> Result<Duration> {
+    let started = Instant::now();
+    let cargo_home = cargo_home();
+    let paths = BuildPaths {
+        workspace: &conditions.source,
+        cargo_home: &cargo_home,
+        target_dir: &conditions.target_dir,
+    };
+    let rustflags = job.flags.rustflags(&paths).join("\x1f");
+    let mut cflags = job.flags.cflags(&paths).join(" ");
+    if let Ok(existing) = std::env::var("CFLAGS") {
+        cflags = format!("{existing} {cflags}");
+    }
+    let digest = rustc_digest(&conditions.source)?;
+    for artifact in &job.plan.artifacts {
+        writeln!(
+            log,
+            "==> [run {run_id}] {} for {} (crate={} bin={})",
+            artifact.package, artifact.triple, artifact.crate_name, artifact.bin
+        )?;
+        let mut cargo = Command::new("cargo");
+        cargo
+            .current_dir(&conditions.source)
+            .args(["build", "--release", "--locked", "-p", &artifact.crate_name])
+            .args(["--target", &artifact.triple])
+            .arg("--target-dir")
+            .arg(&conditions.target_dir)
+            .args(["-j", &conditions.jobs.to_string()])
+            .env("CARGO_ENCODED_RUSTFLAGS", &rustflags)
+            .env_remove("RUSTFLAGS")
+            .env("CFLAGS", &cflags)
+            .env("SOURCE_DATE_EPOCH", job.epoch)
+            .env("TZ", &conditions.tz)
+            .env("LC_ALL", &conditions.lc_all)
+            .envs(&job.flags.env);
+        if !artifact.features.is_empty() {
+            cargo.args(["--features", &artifact.features.join(",")]);
+        }
+        let status = with_umask(conditions.umask, || cargo.status()).context("cannot run cargo")?;
+        if !status.success() {
+            bail!(
+                "cargo build of `{}` for {} failed ({status})",
+                artifact.package,
+                artifact.triple
+            );
+        }
+        let built = conditions
+            .target_dir
+            .join(&artifact.triple)
+            .join("release")
+            .join(&artifact.cargo_bin);
+        let dest = out.join(artifact.bin_path());
+        fs::create_dir_all(dest.parent().expect("triple folder"))?;
+        fs::copy(&built, &dest)
+            .with_context(|| format!("{}: cargo did not produce it", built.display()))?;
+        // Released files get fixed permissions whatever the umask was.
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&dest, fs::Permissions::from_mode(0o755))?;
+    }
+    let build_modes: BTreeMap<String, String> = job
+        .plan
+        .triples
+        .iter()
+        .map(|t| (t.clone(), CARGO_BUILD_MODE.to_owned()))
+        .collect();
+    let description = BuildDescription {
+        plan: job.plan,
+        rust_digest: &digest,
+        run_id,
+        build_modes,
+    };
+    let manifest = write_manifest::describe(job.workspace, out, &description)?;
+    manifest.write_atomically(out)?;
+    Ok(started.elapsed())
+}
+
+/// Runs `f` with the process umask set to `mask`, so children inherit it.
+fn with_umask<T>(mask: u32, f: impl FnOnce() -> T) -> T {
+    // SAFETY: umask only swaps the process's file mode mask; it cannot fail.
+    let previous = unsafe { libc::umask(mask as libc::mode_t) };
+    let result = f();
+    unsafe { libc::umask(previous) };
+    result
+}
+
+/// The plan without the triples in `skip`.
+pub fn without_triples(plan: &Plan, skip: &[String]) -> Plan {
+    let mut plan = plan.clone();
+    plan.triples.retain(|t| !skip.contains(t));
+    plan.artifacts.retain(|a| !skip.contains(&a.triple));
+    plan
+}
+
+/// Copies the workspace's sources (not target/, builds/, .git or `extra_skip`)
+/// to `dest`, for a build from another path.
+pub fn copy_sources(root: &Path, dest: &Path, extra_skip: &[&Path]) -> Result<()> {
+    let skip_top = ["target", "builds", ".git", "result"];
+    let walker = walkdir::WalkDir::new(root).into_iter().filter_entry(|e| {
+        let rel = e.path().strip_prefix(root).unwrap_or(e.path());
+        let top_level_skip = e.depth() == 1 && skip_top.iter().any(|s| rel == Path::new(s));
+        !top_level_skip && !extra_skip.iter().any(|s| e.path().starts_with(s))
+    });
+    for entry in walker {
+        let entry = entry?;
+        let rel = entry.path().strip_prefix(root).expect("under root");
+        let to = dest.join(rel);
+        let kind = entry.file_type();
+        if kind.is_dir() {
+            fs::create_dir_all(&to)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(entry.path())?, &to)?;
+        } else {
+            fs::copy(entry.path(), &to)
+                .with_context(|| format!("{}: cannot copy", entry.path().display()))?;
+        }
+    }
+    Ok(())
+}
+
+/// A name for this build's folder: the current Unix time.
+pub fn stamp() -> String {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+        .to_string()
+}

@@ -1,0 +1,198 @@
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::Verdict;
+use crate::build::{self, Conditions, Job};
+use crate::compare;
+use crate::hashing;
+use crate::matrix::Workspace;
+use crate::style::Style;
+
+/// Build a target and profile with the workspace's cargo toolchain, outside Nix.
+///
+/// One `cargo build --release --locked -p <crate> --features <f> --target
+/// <triple>` per package and triple, sharing one target dir, with the
+/// deterministic flags of [workspace.metadata.repro.reproducible]. Output:
+/// builds/<unix-time>/manifest.json + <triple>/<bin>, like the Nix result.
+/// With --test-reproduce: run1 and run2 under builds/<unix-time>/, run2 from a
+/// copy of the sources at another path in a fresh target dir with TZ, LC_ALL,
+/// umask and the job count changed, then `repro compare run1 run2`.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    /// The release target (raspberry, ipcamera, all).
+    #[arg(long)]
+    pub target: String,
+    /// The profile of that target.
+    #[arg(long)]
+    pub profile: String,
+    /// Where build folders go; builds/ in the workspace by default.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Build twice under different conditions and compare the two.
+    #[arg(long)]
+    pub test_reproduce: bool,
+    /// Leave out triples whose Rust standard library is not installed, instead of failing.
+    #[arg(long)]
+    pub skip_missing_targets: bool,
+    /// The workspace's Cargo.toml (or its folder); found from the current folder by default.
+    #[arg(long)]
+    pub workspace: Option<PathBuf>,
+}
+
+/// Removes a half-built folder unless the build finished.
+struct Partial(Option<PathBuf>);
+
+impl Drop for Partial {
+    fn drop(&mut self) {
+        if let Some(path) = self.0.take() {
+            let _ = std::fs::remove_dir_all(path);
+        }
+    }
+}
+
+pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
+    let workspace = Workspace::load(args.workspace.as_deref())?;
+    let flags = workspace.matrix.reproducible.clone().with_context(|| {
+        format!(
+            "{}: no [workspace.metadata.repro.reproducible] table; repro build needs the deterministic flags",
+            workspace.manifest_path.display()
+        )
+    })?;
+    let plan = workspace.matrix.plan(&args.target, &args.profile)?;
+    for skipped in &plan.skipped {
+        eprintln!("{skipped}");
+    }
+    let missing = build::missing_std(&workspace.root, &plan.triples)?;
+    if let Some(first) = missing.first()
+        && !args.skip_missing_targets
+    {
+        bail!(
+            "the Rust standard library for {first} is not installed; run `rustup target add {}`, or pass --skip-missing-targets to build only the other triples",
+            missing.join(" ")
+        );
+    }
+    for triple in &missing {
+        writeln!(
+            out,
+            "SKIP {triple}: its Rust standard library is not installed (rustup target add {triple})"
+        )?;
+    }
+    let plan = build::without_triples(&plan, &missing);
+    if plan.artifacts.is_empty() {
+        bail!(
+            "nothing to build: every triple of {}-{} was skipped",
+            plan.target,
+            plan.profile
+        );
+    }
+    let epoch = build::source_date_epoch(&workspace.root)?;
+
+    let builds = args
+        .out
+        .clone()
+        .unwrap_or_else(|| workspace.root.join("builds"));
+    std::fs::create_dir_all(&builds)
+        .with_context(|| format!("{}: cannot create", builds.display()))?;
+    let stamp = build::stamp();
+    let finished = builds.join(&stamp);
+    if finished.exists() {
+        bail!(
+            "{}: already exists; wait a second and try again",
+            finished.display()
+        );
+    }
+    let partial_path = builds.join(format!(".{stamp}.partial"));
+    std::fs::create_dir(&partial_path)
+        .with_context(|| format!("{}: cannot create", partial_path.display()))?;
+    let mut partial = Partial(Some(partial_path.clone()));
+
+    let cores = hashing::default_threads();
+    let run1 = Conditions {
+        source: workspace.root.clone(),
+        target_dir: workspace.root.join("target").join("repro-build"),
+        tz: "UTC".into(),
+        lc_all: "C.UTF-8".into(),
+        umask: 0o022,
+        jobs: cores,
+    };
+    let mut log = std::io::stderr();
+    let job = Job {
+        workspace: &workspace,
+        plan: &plan,
+        flags: &flags,
+        epoch: &epoch,
+    };
+
+    if !args.test_reproduce {
+        let took = build::build_once(&job, &run1, "1", &partial_path, &mut log)?;
+        std::fs::rename(&partial_path, &finished)?;
+        partial.0 = None;
+        writeln!(
+            out,
+            "built {} artifacts in {:.1} s: {}",
+            plan.artifacts.len(),
+            took.as_secs_f64(),
+            finished.display()
+        )?;
+        return Ok(Verdict::Passed);
+    }
+
+    let took1 = build::build_once(&job, &run1, "1", &partial_path.join("run1"), &mut log)?;
+    let elsewhere = tempfile::Builder::new()
+        .prefix("repro-rebuild-")
+        .tempdir()?;
+    let source2 = elsewhere
+        .path()
+        .join("a-different-path")
+        .join("source-copy");
+    build::copy_sources(
+        &workspace.root,
+        &source2,
+        &[builds.as_path(), Path::new(&partial_path)],
+    )?;
+    let run2 = Conditions {
+        source: source2.clone(),
+        target_dir: elsewhere.path().join("fresh-target"),
+        tz: "Asia/Kolkata".into(),
+        lc_all: "fr_FR.UTF-8".into(),
+        umask: 0o077,
+        jobs: cores + 1,
+    };
+    let workspace2 = Workspace::load(Some(&source2))?;
+    let took2 = build::build_once(
+        &Job {
+            workspace: &workspace2,
+            ..job
+        },
+        &run2,
+        "2",
+        &partial_path.join("run2"),
+        &mut log,
+    )?;
+    std::fs::rename(&partial_path, &finished)?;
+    partial.0 = None;
+
+    writeln!(
+        out,
+        "run1: {} artifacts in {:.1} s ({})",
+        plan.artifacts.len(),
+        took1.as_secs_f64(),
+        run1.describe()
+    )?;
+    writeln!(
+        out,
+        "run2: {} artifacts in {:.1} s ({})",
+        plan.artifacts.len(),
+        took2.as_secs_f64(),
+        run2.describe()
+    )?;
+    let report = compare::compare(&finished.join("run1"), &finished.join("run2"), cores)?;
+    super::tolerate_broken_pipe(compare::render(&report, style, out))?;
+    Ok(if report.passed {
+        Verdict::Passed
+    } else {
+        Verdict::NotReproducible
+    })
+}

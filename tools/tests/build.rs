@@ -1,0 +1,229 @@
+//! `repro build --test-reproduce` on small generated workspaces: it must catch
+//! a build that embeds the time or the build path, and pass one whose only
+//! path-dependence is what the deterministic flags remap.
+
+mod common;
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use common::*;
+
+/// The real workspace's deterministic-flags table, so fixtures are built with
+/// exactly the flags releases are.
+fn reproducible_table() -> String {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let text = fs::read_to_string(root.join("Cargo.toml")).unwrap();
+    let start = text
+        .find("[workspace.metadata.repro.reproducible]")
+        .expect("the table exists");
+    let rest = &text[start..];
+    let end = rest[1..].find("\n[").map_or(rest.len(), |i| i + 1);
+    rest[..end].to_owned()
+}
+
+/// A one-crate workspace whose binary prints something derived from `main_rs`
+/// and, optionally, a build script.
+fn fixture(root: &Path, triple: &str, main_rs: &str, build_rs: Option<&str>) -> PathBuf {
+    let ws = root.join("fixture");
+    fs::create_dir_all(ws.join("stamp/src")).unwrap();
+    fs::write(
+        ws.join("Cargo.toml"),
+        format!(
+            r#"[workspace]
+members = ["stamp"]
+resolver = "3"
+
+[profile.release]
+codegen-units = 1
+incremental = false
+
+{}
+[workspace.metadata.repro.targets.host]
+triples = ["{triple}"]
+profiles.all = ["stamp"]
+
+[workspace.metadata.repro.packages.stamp]
+crate = "stamp"
+features = []
+bin = "stamp-bin"
+"#,
+            reproducible_table()
+        ),
+    )
+    .unwrap();
+    fs::write(
+        ws.join("stamp/Cargo.toml"),
+        "[package]\nname = \"stamp\"\nversion = \"0.3.0\"\nedition = \"2024\"\n",
+    )
+    .unwrap();
+    fs::write(ws.join("stamp/src/main.rs"), main_rs).unwrap();
+    if let Some(build_rs) = build_rs {
+        fs::write(ws.join("stamp/build.rs"), build_rs).unwrap();
+    }
+    let lock = std::process::Command::new("cargo")
+        .args(["generate-lockfile", "--offline"])
+        .current_dir(&ws)
+        .output()
+        .unwrap();
+    assert!(
+        lock.status.success(),
+        "{}",
+        String::from_utf8_lossy(&lock.stderr)
+    );
+    ws
+}
+
+fn build(ws: &Path, out: &Path, extra: &[&str]) -> Run {
+    run(repro()
+        .args([
+            "build",
+            "--target",
+            "host",
+            "--profile",
+            "all",
+            "--test-reproduce",
+        ])
+        .args(extra)
+        .arg("--workspace")
+        .arg(ws)
+        .arg("--out")
+        .arg(out)
+        .env("SOURCE_DATE_EPOCH", "1700000000"))
+}
+
+const DIFF_LINE: &str =
+    "DIFF: binary hash mismatch for stamp | x86_64-unknown-linux-gnu | stamp-bin:\n";
+
+#[test]
+fn a_build_script_that_embeds_the_time_fails_the_self_test() {
+    let (_guard, tmp) = tmp();
+    let ws = fixture(
+        &tmp,
+        X86,
+        "fn main() { println!(\"built at {}\", env!(\"BUILT_AT\")); }\n",
+        Some(
+            "fn main() {\n    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();\n    println!(\"cargo:rustc-env=BUILT_AT={}\", t.as_nanos());\n}\n",
+        ),
+    );
+    let r = build(&ws, &tmp.join("builds"), &[]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(DIFF_LINE), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .ends_with("0 OK, 1 DIFF, 0 FAIL, 0 missing, 0 extra\nReproducibility check FAILED\n"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_binary_that_embeds_the_build_path_fails_the_self_test() {
+    let (_guard, tmp) = tmp();
+    // CARGO_MANIFEST_DIR is a plain string to rustc: no path remapping applies.
+    let ws = fixture(
+        &tmp,
+        X86,
+        "fn main() { println!(\"{}\", env!(\"CARGO_MANIFEST_DIR\")); }\n",
+        None,
+    );
+    let r = build(&ws, &tmp.join("builds"), &[]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(DIFF_LINE), "{}", r.stdout);
+}
+
+#[test]
+fn generated_code_in_the_target_dir_is_remapped_so_it_still_reproduces() {
+    let (_guard, tmp) = tmp();
+    // Code generated into OUT_DIR (as bindgen or prost do) has an absolute
+    // path inside the target dir, which differs between the two runs; only
+    // the {target_dir} remapping makes it reproduce.
+    let ws = fixture(
+        &tmp,
+        X86,
+        "include!(concat!(env!(\"OUT_DIR\"), \"/generated.rs\"));\nfn main() { println!(\"{}\", generated_at()); }\n",
+        Some(
+            "fn main() {\n    let out = std::env::var(\"OUT_DIR\").unwrap();\n    std::fs::write(format!(\"{out}/generated.rs\"), \"pub fn generated_at() -> &'static str { file!() }\\n\").unwrap();\n}\n",
+        ),
+    );
+    let r = build(&ws, &tmp.join("builds"), &[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains("run1: 1 artifacts in "), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains(", TZ=Asia/Kolkata, LC_ALL=fr_FR.UTF-8, umask 077, -j "),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .ends_with("1 OK, 0 DIFF, 0 FAIL, 0 missing, 0 extra\nReproducibility check PASSED\n"),
+        "{}",
+        r.stdout
+    );
+
+    // The layout is the Nix result's: run1/ and run2/ each with manifest.json + <triple>/<bin>.
+    let builds: Vec<_> = fs::read_dir(tmp.join("builds"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(builds.len(), 1, "no partial folder is left: {builds:?}");
+    let run1 = builds[0].join("run1");
+    let manifest = repro::manifest::Manifest::load(&run1).unwrap().1;
+    assert_eq!(
+        manifest.build.build_modes.get(X86).map(String::as_str),
+        Some("cargo")
+    );
+    assert_eq!(manifest.build.timestamp, "2023-11-14T22:13:20Z");
+    let artifact = &manifest.artifacts[0];
+    assert_eq!(
+        (artifact.crate_name.as_str(), artifact.version.as_str()),
+        ("stamp", "0.3.0")
+    );
+    assert!(artifact.rust_digest.starts_with("sha256:"));
+    let binary = fs::read(run1.join(X86).join("stamp-bin")).unwrap();
+    let text = String::from_utf8_lossy(&binary);
+    let shown: Vec<&str> = text
+        .split(['\0', '\n'])
+        .filter(|s| s.contains("generated.rs"))
+        .collect();
+    assert!(
+        text.contains(&format!("/build/target/{X86}/release/build/stamp-")),
+        "the OUT_DIR path is remapped: {shown:?}"
+    );
+    assert!(
+        !text.contains(&tmp.display().to_string()),
+        "no build path remains"
+    );
+}
+
+#[test]
+fn a_triple_without_its_standard_library_is_named_with_the_fix_or_skipped() {
+    let (_guard, tmp) = tmp();
+    // A triple no machine here has the standard library for.
+    let triple = "sparc64-unknown-linux-gnu";
+    let ws = fixture(&tmp, triple, "fn main() {}\n", None);
+    let r = build(&ws, &tmp.join("builds"), &[]);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "repro: the Rust standard library for {triple} is not installed; run `rustup target add {triple}`, or pass --skip-missing-targets to build only the other triples\n"
+        )
+    );
+    let r = build(&ws, &tmp.join("builds"), &["--skip-missing-targets"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stdout,
+        format!(
+            "SKIP {triple}: its Rust standard library is not installed (rustup target add {triple})\n"
+        )
+    );
+    assert!(
+        r.stderr
+            .contains("nothing to build: every triple of host-all was skipped"),
+        "{}",
+        r.stderr
+    );
+    assert!(!tmp.join("builds").exists(), "nothing is half-written");
+}
