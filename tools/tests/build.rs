@@ -92,15 +92,34 @@ fn build(ws: &Path, out: &Path, extra: &[&str]) -> Run {
         .env("SOURCE_DATE_EPOCH", "1700000000"))
 }
 
-const DIFF_LINE: &str =
-    "DIFF: binary hash mismatch for stamp | x86_64-unknown-linux-gnu | stamp-bin:\n";
+/// The triple of this machine: the fixtures build for it, so the tests also
+/// run on aarch64 (in the flake's checks there).
+fn host() -> String {
+    let out = std::process::Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix("host: "))
+        .expect("rustc -vV names the host")
+        .to_owned()
+}
+
+fn diff_line() -> String {
+    format!(
+        "DIFF: binary hash mismatch for stamp | {} | stamp-bin:
+",
+        host()
+    )
+}
 
 #[test]
 fn a_build_script_that_embeds_the_time_fails_the_self_test() {
     let (_guard, tmp) = tmp();
     let ws = fixture(
         &tmp,
-        X86,
+        &host(),
         "fn main() { println!(\"built at {}\", env!(\"BUILT_AT\")); }\n",
         Some(
             "fn main() {\n    let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap();\n    println!(\"cargo:rustc-env=BUILT_AT={}\", t.as_nanos());\n}\n",
@@ -108,7 +127,7 @@ fn a_build_script_that_embeds_the_time_fails_the_self_test() {
     );
     let r = build(&ws, &tmp.join("builds"), &[]);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains(DIFF_LINE), "{}", r.stdout);
+    assert!(r.stdout.contains(&diff_line()), "{}", r.stdout);
     assert!(
         r.stdout
             .ends_with("0 OK, 1 DIFF, 0 FAIL, 0 missing, 0 extra\nReproducibility check FAILED\n"),
@@ -123,13 +142,13 @@ fn a_binary_that_embeds_the_build_path_fails_the_self_test() {
     // CARGO_MANIFEST_DIR is a plain string to rustc: no path remapping applies.
     let ws = fixture(
         &tmp,
-        X86,
+        &host(),
         "fn main() { println!(\"{}\", env!(\"CARGO_MANIFEST_DIR\")); }\n",
         None,
     );
     let r = build(&ws, &tmp.join("builds"), &[]);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains(DIFF_LINE), "{}", r.stdout);
+    assert!(r.stdout.contains(&diff_line()), "{}", r.stdout);
 }
 
 #[test]
@@ -140,7 +159,7 @@ fn generated_code_in_the_target_dir_is_remapped_so_it_still_reproduces() {
     // the {target_dir} remapping makes it reproduce.
     let ws = fixture(
         &tmp,
-        X86,
+        &host(),
         "include!(concat!(env!(\"OUT_DIR\"), \"/generated.rs\"));\nfn main() { println!(\"{}\", generated_at()); }\n",
         Some(
             "fn main() {\n    let out = std::env::var(\"OUT_DIR\").unwrap();\n    std::fs::write(format!(\"{out}/generated.rs\"), \"pub fn generated_at() -> &'static str { file!() }\\n\").unwrap();\n}\n",
@@ -171,7 +190,7 @@ fn generated_code_in_the_target_dir_is_remapped_so_it_still_reproduces() {
     let run1 = builds[0].join("run1");
     let manifest = repro::manifest::Manifest::load(&run1).unwrap().1;
     assert_eq!(
-        manifest.build.build_modes.get(X86).map(String::as_str),
+        manifest.build.build_modes.get(&host()).map(String::as_str),
         Some("cargo")
     );
     assert_eq!(manifest.build.timestamp, "2023-11-14T22:13:20Z");
@@ -181,14 +200,14 @@ fn generated_code_in_the_target_dir_is_remapped_so_it_still_reproduces() {
         ("stamp", "0.3.0")
     );
     assert!(artifact.rust_digest.starts_with("sha256:"));
-    let binary = fs::read(run1.join(X86).join("stamp-bin")).unwrap();
+    let binary = fs::read(run1.join(host()).join("stamp-bin")).unwrap();
     let text = String::from_utf8_lossy(&binary);
     let shown: Vec<&str> = text
         .split(['\0', '\n'])
         .filter(|s| s.contains("generated.rs"))
         .collect();
     assert!(
-        text.contains(&format!("/build/target/{X86}/release/build/stamp-")),
+        text.contains(&format!("/build/target/{}/release/build/stamp-", host())),
         "the OUT_DIR path is remapped: {shown:?}"
     );
     assert!(

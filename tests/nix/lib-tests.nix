@@ -1,0 +1,131 @@
+# Evaluation tests of the pure Nix functions in nix/lib against exact values.
+# Each entry: { name; expected; actual; }. Run by tests/nix/run.
+let
+  cargoToml = builtins.fromTOML (builtins.readFile ../../Cargo.toml);
+  lib = import ../../nix/lib { inherit cargoToml; };
+  x86 = "x86_64-unknown-linux-gnu";
+  arm = "aarch64-unknown-linux-gnu";
+  unitSeparator = builtins.fromJSON ''"\u001f"'';
+  binPaths = plan: map (a: a.binPath) plan.artifacts;
+  tryPlan = target: profile: builtins.tryEval (builtins.deepSeq (lib.plan target profile) true);
+in
+[
+  {
+    name = "valid pairs are generated from the matrix";
+    expected = [ "all-all" "all-release" "ipcamera-all" "ipcamera-camerahub" "raspberry-all" "raspberry-camerahub" "raspberry-core" ];
+    actual = lib.validPairs;
+  }
+  {
+    name = "all-all: triples in order, aarch64-only packages skipped for x86_64";
+    expected = {
+      triples = [ x86 arm ];
+      binPaths = [
+        "${x86}/camhub-ip" "${x86}/camhub-config" "${x86}/camhub-server"
+        "${arm}/camhub-update" "${arm}/camhub-reset" "${arm}/camhub-raspberry" "${arm}/camhub-ip" "${arm}/camhub-config" "${arm}/camhub-server"
+      ];
+      skipped = [ "update" "reset" "raspberry_camera_hub" ];
+    };
+    actual =
+      let
+        p = lib.plan "all" "all";
+      in
+      {
+        inherit (p) triples;
+        binPaths = binPaths p;
+        skipped = map (s: s.package) p.skipped;
+      };
+  }
+  {
+    name = "raspberry-core keeps the profile's package order";
+    expected = [ "${arm}/camhub-raspberry" "${arm}/camhub-reset" "${arm}/camhub-update" ];
+    actual = binPaths (lib.plan "raspberry" "core");
+  }
+  {
+    name = "an invalid pair is an error";
+    expected = false;
+    actual = (tryPlan "ipcamera" "core").success;
+  }
+  {
+    name = "one artifact: crate, features, cargo binary and release name";
+    expected = {
+      package = "raspberry_camera_hub";
+      name = "raspberry_camera_hub";
+      triple = arm;
+      crate = "camera_hub";
+      features = [ "raspberry" ];
+      cargoBin = "camera_hub";
+      bin = "camhub-raspberry";
+      binPath = "${arm}/camhub-raspberry";
+    };
+    actual = lib.artifact "raspberry_camera_hub" arm;
+  }
+  {
+    name = "cargo arguments select crate and features";
+    expected = [ "--locked -p camera_hub --features ip" "--locked -p server" ];
+    actual = [ (lib.cargoArgs (lib.artifact "ip_camera_hub" x86)) (lib.cargoArgs (lib.artifact "server" x86)) ];
+  }
+  {
+    name = "dependency groups: one per triple and feature set";
+    expected = {
+      x86 = {
+        "camera_hub+ip" = { packages = [ "ip_camera_hub" ]; cargoExtraArgs = "--locked -p camera_hub --features ip"; };
+        plain = { packages = [ "config_tool" "server" ]; cargoExtraArgs = "--locked -p config_tool -p server"; };
+      };
+      arm = [ "camera_hub+ip" "camera_hub+raspberry" "plain" ];
+      armPlain = "--locked -p config_tool -p reset -p server -p update";
+    };
+    actual = {
+      x86 = lib.depGroups x86;
+      arm = builtins.attrNames (lib.depGroups arm);
+      armPlain = (lib.depGroups arm).plain.cargoExtraArgs;
+    };
+  }
+  {
+    name = "canonical build modes: both triples from x86_64-linux, aarch64 cross-compiled";
+    expected = {
+      x86 = { localSystem = "x86_64-linux"; crossSystem = null; mode = "nix-native-x86_64-linux"; };
+      arm = { localSystem = "x86_64-linux"; crossSystem = "aarch64-linux"; mode = "nix-cross-from-x86_64-linux"; };
+      armNative = { localSystem = "aarch64-linux"; crossSystem = null; mode = "nix-native-aarch64-linux"; };
+    };
+    actual = {
+      x86 = lib.buildModes.canonical.${x86};
+      arm = lib.buildModes.canonical.${arm};
+      armNative = lib.buildModes.native.${arm};
+    };
+  }
+  {
+    name = "the reproducible flags bind the placeholders to the Nix build's paths";
+    expected = builtins.concatStringsSep "\n" [
+      "export CARGO_ENCODED_RUSTFLAGS=\"--remap-path-prefix=$NIX_BUILD_TOP=/build/source${unitSeparator}--remap-path-prefix=$cargoVendorDir=/build/cargo-home${unitSeparator}--remap-path-prefix=$PWD/target=/build/target${unitSeparator}-Clink-arg=-Wl,--build-id=none\""
+      "export CFLAGS=\"\${CFLAGS:-}\${CFLAGS:+ }-ffile-prefix-map=$NIX_BUILD_TOP=/build/source -ffile-prefix-map=$cargoVendorDir=/build/cargo-home -ffile-prefix-map=$PWD/target=/build/target\""
+      "export CARGO_INCREMENTAL=\"0\""
+      ""
+    ];
+    actual = lib.reproducibleEnv;
+  }
+  {
+    name = "the manifest command records target, profile, toolchain and build modes";
+    expected = [
+      "manifest" "$out" "--workspace" "/src" "--target" "ipcamera" "--profile" "camerahub"
+      "--rust-digest" "nix:abc-rust" "--run-id" "nix"
+      "--build-mode" "${x86}=nix-native-x86_64-linux"
+      "--build-mode" "${arm}=nix-cross-from-x86_64-linux"
+    ];
+    actual = lib.manifestCommand {
+      out = "$out";
+      workspace = "/src";
+      plan = lib.plan "ipcamera" "camerahub";
+      rustDigest = "nix:abc-rust";
+      modes = lib.buildModes.canonical;
+    };
+  }
+  {
+    name = "clippy and tests cover camera_hub once per feature";
+    expected = [
+      { name = "workspace"; cargoExtraArgs = "--locked --workspace --exclude camera_hub"; }
+      { name = "camera-hub-ip"; cargoExtraArgs = "--locked -p camera_hub --features ip"; }
+      { name = "camera-hub-raspberry"; cargoExtraArgs = "--locked -p camera_hub --features raspberry"; }
+    ];
+    actual = lib.testScopes;
+  }
+]
