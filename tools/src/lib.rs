@@ -6,6 +6,7 @@ pub mod atomic;
 pub mod build;
 pub mod cli;
 pub mod compare;
+pub mod explain;
 pub mod hashing;
 pub mod layout;
 pub mod manifest;

@@ -26,6 +26,7 @@ enum Command {
     Build(cli::build::Args),
     Manifest(cli::manifest::Args),
     Compare(cli::compare::Args),
+    Explain(cli::explain::Args),
     Sums(cli::sums::Args),
     Matrix(cli::matrix::Args),
 }
@@ -39,6 +40,7 @@ fn main() {
         Command::Build(a) => cli::build::run(a, &style, &mut out),
         Command::Manifest(a) => cli::manifest::run(a, &mut out),
         Command::Compare(a) => cli::compare::run(a, &style, &mut out),
+        Command::Explain(a) => cli::explain::run(a, &style, &mut out),
         Command::Sums(a) => cli::sums::run(a, &mut out),
         Command::Matrix(a) => cli::matrix::run(a, &mut out),
     };

@@ -24,11 +24,25 @@ pub struct Args {
     /// Print one JSON document with the same facts instead of lines.
     #[arg(long)]
     pub json: bool,
+    /// After the comparison, explain where and probably why differing binaries differ.
+    #[arg(long)]
+    pub explain: bool,
+    #[command(flatten)]
+    pub explain_options: super::explain::ExplainOptions,
 }
 
 pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
     let report = compare::compare(&args.a, &args.b, hashing::default_threads())?;
-    let written = if args.json {
+    let written = if args.json && args.explain {
+        let explanations = crate::explain::explain_report(&report, &args.a, &args.b, None)?;
+        let both = super::explain::ExplainReport {
+            report: report.clone(),
+            explanations,
+        };
+        serde_json::to_writer_pretty(&mut *out, &both)
+            .map_err(std::io::Error::from)
+            .and_then(|()| writeln!(out))
+    } else if args.json {
         serde_json::to_writer_pretty(&mut *out, &report)
             .map_err(std::io::Error::from)
             .and_then(|()| writeln!(out))
@@ -36,6 +50,9 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
         compare::render(&report, style, out)
     };
     super::tolerate_broken_pipe(written)?;
+    if args.explain && !args.json {
+        super::explain::append(&report, &args.a, &args.b, &args.explain_options, style, out)?;
+    }
     Ok(if report.passed {
         Verdict::Passed
     } else {

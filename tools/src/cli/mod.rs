@@ -3,6 +3,7 @@
 
 pub mod build;
 pub mod compare;
+pub mod explain;
 pub mod manifest;
 pub mod matrix;
 pub mod sums;

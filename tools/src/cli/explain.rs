@@ -1,0 +1,111 @@
+use std::io::Write;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Result;
+use serde::{Deserialize, Serialize};
+
+use crate::Verdict;
+use crate::compare::{self, Report};
+use crate::explain::{self, Diffoscope, Explanation};
+use crate::hashing;
+use crate::style::Style;
+
+/// Options for explaining differences, shared by `explain` and `compare --explain`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExplainOptions {
+    /// Also run diffoscope on each differing pair (time-limited, size-capped)
+    /// and keep its report next to ours. Never required.
+    #[arg(long)]
+    pub diffoscope: bool,
+    /// Where diffoscope's reports go.
+    #[arg(long, default_value = "repro-diffoscope")]
+    pub diffoscope_dir: PathBuf,
+    /// Seconds diffoscope may take per pair.
+    #[arg(long, default_value_t = 300)]
+    pub diffoscope_timeout: u64,
+    /// Larger files are not given to diffoscope.
+    #[arg(long, default_value_t = 256 << 20)]
+    pub diffoscope_max_bytes: u64,
+}
+
+impl ExplainOptions {
+    fn diffoscope(&self) -> Option<Diffoscope> {
+        self.diffoscope.then(|| Diffoscope {
+            report_dir: self.diffoscope_dir.clone(),
+            time_limit: Duration::from_secs(self.diffoscope_timeout),
+            max_file_bytes: self.diffoscope_max_bytes,
+        })
+    }
+}
+
+/// Explain where and probably why the artifacts of two build folders differ.
+///
+/// For every artifact whose bytes differ: ELF sections and segments side by
+/// side, the first differing offsets with hex and text context, strings only
+/// one side has, and the likely cause with its usual fix.
+#[derive(Debug, clap::Args)]
+pub struct Args {
+    pub a: PathBuf,
+    pub b: PathBuf,
+    /// Print one JSON document instead of lines.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub options: ExplainOptions,
+}
+
+/// `--json` output of `explain`: the comparison and its explanations.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ExplainReport {
+    pub report: Report,
+    pub explanations: Vec<Explanation>,
+}
+
+pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
+    let report = compare::compare(&args.a, &args.b, hashing::default_threads())?;
+    let explanations = explain::explain_report(
+        &report,
+        &args.a,
+        &args.b,
+        args.options.diffoscope().as_ref(),
+    )?;
+    let written = if args.json {
+        serde_json::to_writer_pretty(
+            &mut *out,
+            &ExplainReport {
+                report: report.clone(),
+                explanations,
+            },
+        )
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+    } else if explanations.is_empty() {
+        writeln!(
+            out,
+            "nothing to explain: no artifact in both folders has differing bytes"
+        )
+    } else {
+        explain::render(&explanations, style, out)
+    };
+    super::tolerate_broken_pipe(written)?;
+    Ok(if report.passed {
+        Verdict::Passed
+    } else {
+        Verdict::NotReproducible
+    })
+}
+
+/// For `compare --explain`: the explanations after the comparison's lines.
+pub fn append(
+    report: &Report,
+    a: &std::path::Path,
+    b: &std::path::Path,
+    options: &ExplainOptions,
+    style: &Style,
+    out: &mut dyn Write,
+) -> Result<Vec<Explanation>> {
+    let explanations = explain::explain_report(report, a, b, options.diffoscope().as_ref())?;
+    super::tolerate_broken_pipe(explain::render(&explanations, style, out))?;
+    Ok(explanations)
+}
