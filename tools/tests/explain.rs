@@ -223,7 +223,7 @@ fn diffoscope_is_optional_time_limited_and_its_report_kept() {
     let r = with_path(&bin);
     let report = tmp
         .join("repro-diffoscope/server___x86_64-unknown-linux-gnu___camhub-server.diffoscope.txt");
-    assert!(r.stdout.contains(&format!("  diffoscope: repro-diffoscope/server___x86_64-unknown-linux-gnu___camhub-server.diffoscope.txt\n")), "{}", r.stdout);
+    assert!(r.stdout.contains("  diffoscope: repro-diffoscope/server___x86_64-unknown-linux-gnu___camhub-server.diffoscope.txt\n"), "{}", r.stdout);
     assert!(
         fs::read_to_string(&report)
             .unwrap()
