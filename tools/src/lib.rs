@@ -3,6 +3,7 @@
 //! library, which the device programs (the updater) use too.
 
 pub mod atomic;
+pub mod attest;
 pub mod build;
 pub mod cli;
 pub mod compare;

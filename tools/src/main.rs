@@ -23,12 +23,14 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    Attest(cli::attest::Args),
     Build(cli::build::Args),
     Manifest(cli::manifest::Args),
     Compare(cli::compare::Args),
     Explain(cli::explain::Args),
     Sums(cli::sums::Args),
     Matrix(cli::matrix::Args),
+    Verify(cli::verify::Args),
 }
 
 fn main() {
@@ -37,12 +39,14 @@ fn main() {
     let stdout = std::io::stdout();
     let mut out = stdout.lock();
     let result = match &args.command {
+        Command::Attest(a) => cli::attest::run(a, &mut out),
         Command::Build(a) => cli::build::run(a, &style, &mut out),
         Command::Manifest(a) => cli::manifest::run(a, &mut out),
         Command::Compare(a) => cli::compare::run(a, &style, &mut out),
         Command::Explain(a) => cli::explain::run(a, &style, &mut out),
         Command::Sums(a) => cli::sums::run(a, &mut out),
         Command::Matrix(a) => cli::matrix::run(a, &mut out),
+        Command::Verify(a) => cli::verify::run(a, &style, &mut out),
     };
     let code = match result {
         Ok(verdict) => verdict.exit_code(),

@@ -1,12 +1,14 @@
 //! The command line: one module per subcommand, each with its clap arguments
 //! and a `run` that renders to the given output.
 
+pub mod attest;
 pub mod build;
 pub mod compare;
 pub mod explain;
 pub mod manifest;
 pub mod matrix;
 pub mod sums;
+pub mod verify;
 
 use std::io;
 
