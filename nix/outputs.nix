@@ -170,28 +170,26 @@ let
             drv = craneLib.cargoFmt { inherit src; };
           }
         ]
-        ++ map (scope: {
-          name = "clippy-${scope.name}";
-          drv = craneLib.cargoClippy (
-            hostArgs
-            // {
-              inherit (scope) cargoExtraArgs;
-              cargoArtifacts = depsFor scope;
-              cargoClippyExtraArgs = "--all-targets -- -D warnings";
-            }
-          );
-        }) pure.testScopes
-        ++ map (scope: {
-          name = "tests-${scope.name}";
-          drv = craneLib.cargoNextest (
-            hostArgs
-            // {
-              inherit (scope) cargoExtraArgs;
-              cargoArtifacts = depsFor scope;
-              nativeBuildInputs = [ pkgs.openssh ];
-            }
-          );
-        }) pure.testScopes
+        ++ builtins.concatLists (
+          map
+            (kind: map (scope: {
+              name = "${kind.name}-${scope.name}";
+              drv = kind.run (hostArgs // { inherit (scope) cargoExtraArgs; cargoArtifacts = depsFor scope; } // kind.args);
+            }) pure.testScopes)
+            [
+              {
+                name = "clippy";
+                run = craneLib.cargoClippy;
+                args.cargoClippyExtraArgs = "--all-targets -- -D warnings";
+              }
+              {
+                # ssh-keygen: the attestation tests check our signatures with it.
+                name = "tests";
+                run = craneLib.cargoNextest;
+                args.nativeBuildInputs = [ pkgs.openssh ];
+              }
+            ]
+        )
         ++ [
           {
             name = "reproducible-under-noise";

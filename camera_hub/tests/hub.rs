@@ -134,6 +134,22 @@ fn assert_scene_uploaded(dir: &Path, rx: &mpsc::Receiver<Upload>, stdout: &str) 
     );
 }
 
+/// The main path for either source: the hub runs until the camera stops and
+/// the one clip of `scene()` arrives at the server, sealed.
+fn records_the_scene(source: impl FnOnce(&Path) -> serde_json::Value) {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, rx) = upload_server(201);
+    let config = write_config(dir.path(), &url, source(dir.path()));
+    let out = hub(&config);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_scene_uploaded(dir.path(), &rx, &stdout);
+}
+
 #[cfg(feature = "raspberry")]
 mod raspberry {
     use super::*;
@@ -145,21 +161,7 @@ mod raspberry {
 
     #[test]
     fn records_seals_and_uploads_the_clip_around_the_motion() {
-        let dir = tempfile::tempdir().unwrap();
-        let (url, rx) = upload_server(201);
-        let config = write_config(
-            dir.path(),
-            &url,
-            serde_json::json!({ "camera_command": camera_script(dir.path()) }),
-        );
-        let out = hub(&config);
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        assert!(
-            out.status.success(),
-            "{stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_scene_uploaded(dir.path(), &rx, &stdout);
+        records_the_scene(|dir| serde_json::json!({ "camera_command": camera_script(dir) }));
     }
 
     #[test]
@@ -256,21 +258,7 @@ mod ip {
 
     #[test]
     fn records_seals_and_uploads_the_clip_around_the_motion() {
-        let dir = tempfile::tempdir().unwrap();
-        let (url, rx) = upload_server(201);
-        let config = write_config(
-            dir.path(),
-            &url,
-            serde_json::json!({ "camera_url": camera() }),
-        );
-        let out = hub(&config);
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        assert!(
-            out.status.success(),
-            "{stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        assert_scene_uploaded(dir.path(), &rx, &stdout);
+        records_the_scene(|_| serde_json::json!({ "camera_url": camera() }));
     }
 
     #[test]

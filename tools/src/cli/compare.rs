@@ -39,13 +39,9 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
             report: report.clone(),
             explanations,
         };
-        serde_json::to_writer_pretty(&mut *out, &both)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(out))
+        super::write_json(out, &both)
     } else if args.json {
-        serde_json::to_writer_pretty(&mut *out, &report)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(out))
+        super::write_json(out, &report)
     } else {
         compare::render(&report, style, out)
     };

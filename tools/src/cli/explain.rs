@@ -71,15 +71,13 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
         args.options.diffoscope().as_ref(),
     )?;
     let written = if args.json {
-        serde_json::to_writer_pretty(
-            &mut *out,
+        super::write_json(
+            out,
             &ExplainReport {
                 report: report.clone(),
                 explanations,
             },
         )
-        .map_err(std::io::Error::from)
-        .and_then(|()| writeln!(out))
     } else if explanations.is_empty() {
         writeln!(
             out,

@@ -38,9 +38,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         _ => bail!("pass both --target and --profile, or neither"),
     };
     let written = if args.json {
-        serde_json::to_writer_pretty(&mut *out, &plans)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(out))
+        super::write_json(out, &plans)
     } else {
         plans.iter().try_for_each(|plan| {
             writeln!(

@@ -10,7 +10,13 @@ pub mod matrix;
 pub mod sums;
 pub mod verify;
 
-use std::io;
+use std::io::{self, Write};
+
+/// Writes `value` as one pretty JSON document and a newline: every `--json`.
+pub fn write_json(out: &mut dyn Write, value: &impl serde::Serialize) -> io::Result<()> {
+    serde_json::to_writer_pretty(&mut *out, value).map_err(io::Error::from)?;
+    writeln!(out)
+}
 
 /// Ignores a reader that went away (`repro compare A B | head`): the verdict
 /// was decided before the first line was written, so the exit code still says it.

@@ -42,9 +42,7 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
         args.min,
     )?;
     let written = if args.json {
-        serde_json::to_writer_pretty(&mut *out, &report)
-            .map_err(std::io::Error::from)
-            .and_then(|()| writeln!(out))
+        super::write_json(out, &report)
     } else {
         attest::render(&report, style, out)
     };
