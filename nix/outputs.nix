@@ -14,7 +14,9 @@ let
   ];
   forEach = names: f: builtins.listToAttrs (map (name: { inherit name; value = f name; }) names);
 
-  root = self.outPath or self;
+  # The flake's own source, as a path (what crane's cleanCargoSource expects);
+  # `self` is only needed for the commit's date.
+  root = ../.;
   cargoToml = builtins.fromTOML (builtins.readFile (root + "/Cargo.toml"));
   pure = import ./lib { inherit cargoToml; };
   version = cargoToml.workspace.package.version;
