@@ -295,22 +295,25 @@ fn printable(b: u8) -> bool {
     b == b'\t' || (0x20..0x7f).contains(&b)
 }
 
-/// The printable run containing `at`, at most 80 characters around it.
+/// The printable run containing `at`, at most 80 characters around it; runs
+/// shorter than four characters are noise in code, not text, and are left out.
 fn text_around(data: &[u8], at: usize) -> String {
     if at >= data.len() || !printable(data[at]) {
         return String::new();
     }
-    let start = (0..=at)
+    let run_start = (0..=at)
         .rev()
         .take_while(|&i| printable(data[i]))
         .last()
-        .unwrap_or(at)
-        .max(at.saturating_sub(40));
-    let end = (at..data.len())
+        .unwrap_or(at);
+    let run_end = (at..data.len())
         .take_while(|&i| printable(data[i]))
         .last()
-        .unwrap_or(at)
-        .min(at + 40);
+        .unwrap_or(at);
+    if run_end - run_start + 1 < 4 {
+        return String::new();
+    }
+    let (start, end) = (run_start.max(at.saturating_sub(40)), run_end.min(at + 40));
     String::from_utf8_lossy(&data[start..=end]).into_owned()
 }
 
