@@ -685,9 +685,10 @@ mod tests {
         let p = places(&a, &b);
         assert_eq!(p.len(), MAX_PLACES);
         assert_eq!(p[0].offset, 11);
+        // From the run's start (11 back) to 40 past the offset.
         assert_eq!(
             p[0].a_text,
-            "hello /tmp/aaaa/src worldhello /tmp/aaaa/src worldhello /tm"
+            "hello /tmp/aaaa/src worldhello /tmp/aaaa/src worldhe"
         );
         assert!(p[0].a_hex.starts_with("61 61 61 61"));
         let longer = places(b"same", b"same+");
