@@ -15,7 +15,6 @@ use ssh_key::{HashAlg, LineEnding, PrivateKey, PublicKey, SshSig};
 
 use crate::compare::BuildFolder;
 use crate::hashing;
-use crate::layout::Located;
 use crate::manifest::BuildInfo;
 
 /// The SSHSIG namespace: a signature made for anything else never counts.
@@ -73,36 +72,9 @@ pub struct AttestedArtifact {
 pub fn hashed_artifacts(
     folder: &BuildFolder,
 ) -> Result<Vec<(String, String, crate::manifest::Artifact)>> {
-    let mut paths = Vec::new();
-    let mut artifacts = Vec::new();
-    for (artifact, located) in folder.artifacts.values() {
-        match located {
-            Located::Found(path) => paths.push(path.clone()),
-            Located::Missing => bail!(
-                "{}: {} is missing",
-                folder.shown.display(),
-                artifact.bin_path
-            ),
-        }
-        artifacts.push(artifact.clone());
-    }
     let mut out = Vec::new();
-    for (artifact, hash) in artifacts
-        .into_iter()
-        .zip(hashing::sha256_files(&paths, hashing::default_threads()))
-    {
-        let hash = hash.map_err(|e| {
-            anyhow::anyhow!("{}: {}: {e}", folder.shown.display(), artifact.bin_path)
-        })?;
-        if let Some(listed) = &artifact.sha256
-            && !listed.eq_ignore_ascii_case(&hash)
-        {
-            bail!(
-                "{}: {} hashes to {hash}, but its manifest says {listed}",
-                folder.shown.display(),
-                artifact.bin_path
-            );
-        }
+    for (artifact, hash) in folder.hash_artifacts(hashing::default_threads()) {
+        let hash = hash.map_err(|why| anyhow::anyhow!("{}: {why}", folder.shown.display()))?;
         out.push((
             format!("{}/{}", artifact.target, artifact.bin),
             hash,

@@ -52,6 +52,41 @@ impl BuildFolder {
         })
     }
 
+    /// Every artifact in the manifest's canonical order with the SHA-256 of its
+    /// file, hashed now, or why it has none: `<bin_path>: <reason>` for a
+    /// missing or unreadable file or one that contradicts its own manifest.
+    pub fn hash_artifacts(&self, threads: usize) -> Vec<(Artifact, Result<String, String>)> {
+        let mut manifest = self.manifest.clone();
+        manifest.sort_artifacts();
+        let paths: Vec<PathBuf> = manifest
+            .artifacts
+            .iter()
+            .filter_map(|a| match &self.artifacts[&a.key()].1 {
+                Located::Found(path) => Some(path.clone()),
+                Located::Missing => None,
+            })
+            .collect();
+        let mut hashes = hashing::sha256_files(&paths, threads).into_iter();
+        manifest
+            .artifacts
+            .into_iter()
+            .map(|artifact| {
+                let hash = match &self.artifacts[&artifact.key()].1 {
+                    Located::Missing => Err(HashError::Missing),
+                    Located::Found(_) => hashes.next().expect("one hash per found file"),
+                };
+                let checked = match hash {
+                    Err(e) => Err(format!("{}: {e}", artifact.bin_path)),
+                    Ok(actual) => match artifact.recorded_mismatch(&actual) {
+                        Some(why) => Err(format!("{}: {why}", artifact.bin_path)),
+                        None => Ok(actual),
+                    },
+                };
+                (artifact, checked)
+            })
+            .collect()
+    }
+
     /// Files in the folder that its manifest does not describe.
     pub fn undescribed_files(&self) -> Vec<String> {
         layout::undescribed_files(
@@ -210,13 +245,8 @@ pub fn compare(a_dir: &Path, b_dir: &Path, threads: usize) -> Result<Report> {
             let Some(index) = index else { continue };
             match &hashes[index] {
                 Ok(actual) => {
-                    if let Some(listed) = &art.sha256
-                        && !listed.eq_ignore_ascii_case(actual)
-                    {
-                        failures.push(format!(
-                            "{side} {}: manifest sha256 {listed} does not match the file, which hashes to {actual}",
-                            art.bin_path
-                        ));
+                    if let Some(why) = art.recorded_mismatch(actual) {
+                        failures.push(format!("{side} {}: {why}", art.bin_path));
                     }
                     *into = Some(actual.clone());
                 }

@@ -47,6 +47,19 @@ pub struct Artifact {
 }
 
 impl Artifact {
+    /// Why the file's hash, computed now, contradicts the one this manifest
+    /// records; `None` when it records none or the same.
+    pub fn recorded_mismatch(&self, actual: &str) -> Option<String> {
+        self.sha256
+            .as_ref()
+            .filter(|listed| !listed.eq_ignore_ascii_case(actual))
+            .map(|listed| {
+                format!(
+                    "manifest sha256 {listed} does not match the file, which hashes to {actual}"
+                )
+            })
+    }
+
     /// The identity compare matches artifacts by, as Secluso does.
     pub fn key(&self) -> String {
         format!("{} | {} | {}", self.package, self.target, self.bin)
