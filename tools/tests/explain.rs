@@ -186,6 +186,35 @@ fn identical_folders_have_nothing_to_explain_and_compare_can_explain_inline() {
         r.stdout
             .contains("likely cause: a date or time is embedded in the binary")
     );
+
+    // With --json, one document holds the comparison and its explanations.
+    let r = run(repro()
+        .args(["compare", "--explain", "--json"])
+        .arg(tmp.join("A"))
+        .arg(tmp.join("C")));
+    assert_eq!(r.code, 1);
+    let both: ExplainReport = serde_json::from_str(&r.stdout).unwrap();
+    assert!(!both.report.passed);
+    let keys: Vec<&str> = both.explanations.iter().map(|e| e.key.as_str()).collect();
+    assert_eq!(keys, ["server | x86_64-unknown-linux-gnu | camhub-server"]);
+    assert_eq!(
+        both.explanations[0].causes[0].cause,
+        "a date or time is embedded in the binary"
+    );
+
+    // --diffoscope reaches the JSON too (here: not installed, so the hint).
+    fs::create_dir_all(tmp.join("empty-path")).unwrap();
+    let r = run(repro()
+        .env("PATH", tmp.join("empty-path"))
+        .args(["compare", "--explain", "--json", "--diffoscope"])
+        .arg(tmp.join("A"))
+        .arg(tmp.join("C")));
+    let both: ExplainReport = serde_json::from_str(&r.stdout).unwrap();
+    let said = both.explanations[0]
+        .diffoscope
+        .as_deref()
+        .unwrap_or_default();
+    assert!(said.starts_with("diffoscope is not installed"), "{said:?}");
 }
 
 #[test]

@@ -33,22 +33,25 @@ pub struct Args {
 
 pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
     let report = compare::compare(&args.a, &args.b, hashing::default_threads())?;
-    let written = if args.json && args.explain {
-        let explanations = crate::explain::explain_report(&report, &args.a, &args.b, None)?;
-        let both = super::explain::ExplainReport {
-            report: report.clone(),
-            explanations,
-        };
-        super::write_json(out, &both)
-    } else if args.json {
-        super::write_json(out, &report)
+    let explanations = if args.explain {
+        let diffoscope = args.explain_options.diffoscope();
+        crate::explain::explain_report(&report, &args.a, &args.b, diffoscope.as_ref())?
     } else {
-        compare::render(&report, style, out)
+        Vec::new()
+    };
+    let written = match (args.json, args.explain) {
+        (true, true) => super::write_json(
+            out,
+            &super::explain::ExplainReport {
+                report: report.clone(),
+                explanations,
+            },
+        ),
+        (true, false) => super::write_json(out, &report),
+        (false, _) => compare::render(&report, style, out)
+            .and_then(|()| crate::explain::render(&explanations, style, out)),
     };
     super::tolerate_broken_pipe(written)?;
-    if args.explain && !args.json {
-        super::explain::append(&report, &args.a, &args.b, &args.explain_options, style, out)?;
-    }
     Ok(if report.passed {
         Verdict::Passed
     } else {

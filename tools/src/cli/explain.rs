@@ -30,7 +30,7 @@ pub struct ExplainOptions {
 }
 
 impl ExplainOptions {
-    fn diffoscope(&self) -> Option<Diffoscope> {
+    pub fn diffoscope(&self) -> Option<Diffoscope> {
         self.diffoscope.then(|| Diffoscope {
             report_dir: self.diffoscope_dir.clone(),
             time_limit: Duration::from_secs(self.diffoscope_timeout),
@@ -92,18 +92,4 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
     } else {
         Verdict::NotReproducible
     })
-}
-
-/// For `compare --explain`: the explanations after the comparison's lines.
-pub fn append(
-    report: &Report,
-    a: &std::path::Path,
-    b: &std::path::Path,
-    options: &ExplainOptions,
-    style: &Style,
-    out: &mut dyn Write,
-) -> Result<Vec<Explanation>> {
-    let explanations = explain::explain_report(report, a, b, options.diffoscope().as_ref())?;
-    super::tolerate_broken_pipe(explain::render(&explanations, style, out))?;
-    Ok(explanations)
 }
