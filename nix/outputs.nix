@@ -93,14 +93,20 @@ let
   );
   binaries = builtins.mapAttrs (_: modes: forEach triplesOfMatrix (binariesFor modes)) modeSets;
 
+  # "ipcamera-camerahub" -> the plan of target "ipcamera", profile "camerahub".
+  planOf =
+    pair:
+    let
+      m = builtins.match "([^-]+)-(.*)" pair;
+    in
+    pure.plan (builtins.elemAt m 0) (builtins.elemAt m 1);
+
   # A release folder for one target-profile pair in one build mode.
   folderFor =
     modeName: pair:
     let
       modes = modeSets.${modeName};
-      target = builtins.head (builtins.match "([^-]+)-.*" pair);
-      profile = builtins.head (builtins.match "[^-]+-(.*)" pair);
-      plan = pure.plan target profile;
+      plan = planOf pair;
       assemblySystem = modes.${builtins.head plan.triples}.localSystem;
       pkgs = pkgsFor { localSystem = assemblySystem; crossSystem = null; };
       toolchain = toolchainOf pkgs;
@@ -135,7 +141,7 @@ let
   pairsWithAarch64 = builtins.filter (
     pair:
     builtins.elem "aarch64-unknown-linux-gnu" (
-      pure.plan (builtins.head (builtins.match "([^-]+)-.*" pair)) (builtins.head (builtins.match "[^-]+-(.*)" pair))
+      planOf pair
     ).triples
   ) pure.validPairs;
   releaseFolders =
