@@ -13,6 +13,10 @@ let
     "aarch64-linux"
   ];
   forEach = names: f: builtins.listToAttrs (map (name: { inherit name; value = f name; }) names);
+  hostTriples = {
+    x86_64-linux = "x86_64-unknown-linux-gnu";
+    aarch64-linux = "aarch64-unknown-linux-gnu";
+  };
 
   # The flake's own source, as a path (what crane's cleanCargoSource expects);
   # `self` is only needed for the commit's date.
@@ -23,8 +27,9 @@ let
   # The manifest's timestamp: the commit's date, not the build's.
   epoch = toString (self.lastModified or 1);
 
+  # The package set of a build mode ({ localSystem; crossSystem; }).
   pkgsFor =
-    { localSystem, crossSystem }:
+    { localSystem, crossSystem, ... }:
     import nixpkgs (
       {
         inherit localSystem;
@@ -34,13 +39,22 @@ let
     );
   # The one toolchain file, as plain cargo reads it.
   toolchainOf = p: p.rust-bin.fromRustupToolchainFile (root + "/rust-toolchain.toml");
+  # crane splices the function per package set; the toolchain that compiles
+  # for a package set runs on its build machine: the one from buildPackages.
+  # rust-overlay's toolchain propagates the target's C compiler, so a cross
+  # package set's toolchain is another store path than the native one.
+  buildToolchainOf = pkgs: toolchainOf pkgs.buildPackages;
   craneFor = pkgs: (crane.mkLib pkgs).overrideToolchain toolchainOf;
 
   src = (craneFor (pkgsFor { localSystem = "x86_64-linux"; crossSystem = null; })).cleanCargoSource root;
-  commonArgs = triple: {
+  commonArgs = pkgs: triple: {
     inherit src version;
     strictDeps = true;
     CARGO_BUILD_TARGET = triple;
+    # The path-bound reproducible rustflags, out of cargo's fingerprints.
+    RUSTC_WRAPPER = "${pkgs.buildPackages.callPackage ./rustc-remap.nix { } { script = pure.rustcRemapScript; }}";
+    # +crt-static (in the reproducible rustflags) links glibc statically.
+    buildInputs = [ pkgs.glibc.static ];
     postUnpack = ''
       mv "$NIX_BUILD_TOP/$sourceRoot" "$NIX_BUILD_TOP/${pure.sourceFolder}"
       sourceRoot=${pure.sourceFolder}
@@ -49,22 +63,22 @@ let
   };
 
   # The binaries of one build mode (canonical or native) for one triple:
-  # { packages.<name> = derivation; vendorDir; }.
+  # { packages.<name> = derivation; vendorDir; toolchain; }.
   binariesFor =
     modes: triple:
     let
-      mode = modes.${triple};
-      pkgs = pkgsFor { inherit (mode) localSystem crossSystem; };
+      pkgs = pkgsFor modes.${triple};
       craneLib = craneFor pkgs;
       groups = pure.depGroups triple;
     in
     {
       vendorDir = craneLib.vendorCargoDeps { inherit src; };
+      toolchain = buildToolchainOf pkgs;
       packages = builtins.foldl' (
         acc: groupName:
         let
           deps = pkgs.callPackage ./release-deps.nix { inherit craneLib; } {
-            commonArgs = commonArgs triple;
+            commonArgs = commonArgs pkgs triple;
             name = "${groupName}-${triple}";
             group = groups.${groupName};
           };
@@ -73,7 +87,7 @@ let
         // forEach groups.${groupName}.packages (
           package:
           pkgs.callPackage ./release-binary.nix { inherit craneLib; } {
-            commonArgs = commonArgs triple;
+            commonArgs = commonArgs pkgs triple;
             artifact = pure.artifact package triple;
             cargoArtifacts = deps;
             inherit (pure) cargoArgs;
@@ -93,65 +107,39 @@ let
   );
   binaries = builtins.mapAttrs (_: modes: forEach triplesOfMatrix (binariesFor modes)) modeSets;
 
-  # "ipcamera-camerahub" -> the plan of target "ipcamera", profile "camerahub".
-  planOf =
-    pair:
-    let
-      m = builtins.match "([^-]+)-(.*)" pair;
-    in
-    pure.plan (builtins.elemAt m 0) (builtins.elemAt m 1);
-
-  # A release folder for one target-profile pair in one build mode.
+  # A release folder (nix/lib/release-folders.nix describes each).
   folderFor =
-    modeName: pair:
+    { name, pair, modeName, ... }:
     let
       modes = modeSets.${modeName};
-      plan = planOf pair;
-      assemblySystem = modes.${builtins.head plan.triples}.localSystem;
-      pkgs = pkgsFor { localSystem = assemblySystem; crossSystem = null; };
-      toolchain = toolchainOf pkgs;
-      built = builtins.listToAttrs (
-        map (a: {
-          name = a.binPath;
-          value = binaries.${modeName}.${a.triple}.packages.${a.package};
-        }) plan.artifacts
-      );
+      plan = pure.planOfPair pair;
+      built = binaries.${modeName};
+      # The folder is assembled where its first triple is built.
+      pkgs = pkgsFor { localSystem = modes.${builtins.head plan.triples}.localSystem; crossSystem = null; };
+      # Each distinct store path once: triples may share a toolchain or vendor dir.
+      distinct = drvs: builtins.attrValues (builtins.listToAttrs (map (d: { name = builtins.unsafeDiscardStringContext "${d}"; value = d; }) drvs));
     in
     pkgs.callPackage ./release-folder.nix { } {
-      name = "camhub-${pair}${if modeName == "canonical" then "" else "-aarch64-native"}";
-      inherit plan toolchain epoch;
-      binaries = built;
-      repro = reproFor pkgs;
-      # Both triples may share one vendor dir; name each once.
-      vendorDirs = builtins.attrValues (
-        builtins.listToAttrs (
-          map (t: {
-            name = builtins.unsafeDiscardStringContext "${binaries.${modeName}.${t}.vendorDir}";
-            value = binaries.${modeName}.${t}.vendorDir;
-          }) plan.triples
-        )
+      name = "camhub-${name}";
+      inherit plan epoch;
+      binaries = builtins.listToAttrs (
+        map (a: {
+          name = a.binPath;
+          value = built.${a.triple}.packages.${a.package};
+        }) plan.artifacts
       );
+      repro = reproFor pkgs;
+      toolchains = distinct (map (t: built.${t}.toolchain) plan.triples);
+      vendorDirs = distinct (map (t: built.${t}.vendorDir) plan.triples);
+      glibcFloor = pure.matrix.glibc_floor;
       manifestArgs = pure.manifestCommand {
         out = "$out";
         workspace = "${src}";
         inherit plan modes;
-        rustDigest = "nix:${builtins.baseNameOf "${toolchain}"}";
+        rustDigests = forEach plan.triples (t: pure.rustDigest built.${t}.toolchain);
       };
     };
-  pairsWithAarch64 = builtins.filter (
-    pair:
-    builtins.elem "aarch64-unknown-linux-gnu" (
-      planOf pair
-    ).triples
-  ) pure.validPairs;
-  releaseFolders =
-    forEach pure.validPairs (folderFor "canonical")
-    // builtins.listToAttrs (
-      map (pair: {
-        name = "${pair}-aarch64-native";
-        value = folderFor "native" pair;
-      }) pairsWithAarch64
-    );
+  releaseFolders = builtins.listToAttrs (map (f: { inherit (f) name; value = folderFor f; }) pure.releaseFolders);
 
   reproFor =
     pkgs:
@@ -165,24 +153,40 @@ let
       pkgs = pkgsFor { localSystem = system; crossSystem = null; };
       craneLib = craneFor pkgs;
       repro = reproFor pkgs;
-      hostTriple = if system == "x86_64-linux" then "x86_64-unknown-linux-gnu" else "aarch64-unknown-linux-gnu";
-      hostArgs = commonArgs hostTriple // {
-        # Checks build for the machine they run on.
-        CARGO_BUILD_TARGET = hostTriple;
-      };
+      hostTriple = hostTriples.${system};
+      # Checks build for, and on, the machine they are listed under.
+      hostArgs = commonArgs pkgs hostTriple;
       depsFor = scope: craneLib.buildDepsOnly (hostArgs // { inherit (scope) cargoExtraArgs; pname = "camhub-check-deps-${scope.name}"; });
+      # The build mode that builds the host triple on this system itself.
+      localMode = builtins.head (
+        builtins.filter (
+          m: modeSets.${m}.${hostTriple}.localSystem == system && modeSets.${m}.${hostTriple}.crossSystem == null
+        ) (builtins.attrNames modeSets)
+      );
+      noiseArtifact = builtins.head (builtins.filter (a: a.triple == hostTriple) (pure.plan "ipcamera" "all").artifacts);
       checkList =
         [
           {
             name = "rustfmt";
-            drv = craneLib.cargoFmt { inherit src; };
+            drv = craneLib.cargoFmt {
+              inherit src version;
+              pname = "camhub-rustfmt";
+            };
           }
         ]
         ++ builtins.concatLists (
           map
             (kind: map (scope: {
               name = "${kind.name}-${scope.name}";
-              drv = kind.run (hostArgs // { inherit (scope) cargoExtraArgs; cargoArtifacts = depsFor scope; } // kind.args);
+              drv = kind.run (
+                hostArgs
+                // {
+                  inherit (scope) cargoExtraArgs;
+                  pname = "camhub-${kind.name}-${scope.name}";
+                  cargoArtifacts = depsFor scope;
+                }
+                // kind.args
+              );
             }) pure.testScopes)
             [
               {
@@ -201,16 +205,19 @@ let
         ++ [
           {
             name = "reproducible-under-noise";
-            drv =
-              let
-                artifact = builtins.head (pure.plan "ipcamera" "all").artifacts;
-              in
-              pkgs.callPackage ./noise-check.nix { } {
-                binary = binaries.canonical.${artifact.triple}.packages.${artifact.package};
-                inherit artifact repro;
-              };
+            drv = pkgs.callPackage ./noise-check.nix { } {
+              binary = binaries.${localMode}.${hostTriple}.packages.${noiseArtifact.package};
+              artifact = noiseArtifact;
+              inherit repro;
+            };
           }
-        ];
+        ]
+        # Every release folder this system builds entirely, so `nix flake
+        # check` proves the folders build (no store reference, portable ELF).
+        ++ map (f: {
+          name = "release-${f.name}";
+          drv = releaseFolders.${f.name};
+        }) (builtins.filter (f: f.systems == [ system ]) pure.releaseFolders);
     in
     {
       packages = releaseFolders // {

@@ -12,12 +12,16 @@ writeShellScriptBin "test-reproduce" ''
   folder=$(nix build "$flake#$attr" --no-link --print-out-paths)
   folder_drv=$(nix path-info --derivation "$flake#$attr")
   work=$(mktemp -d)
+  # Copies of store paths are read-only: make them writable to remove them.
   trap 'chmod -R u+w "$work"; rm -rf "$work"' EXIT
   cp -r "$folder" "$work/first"
   cp -r "$folder" "$work/rebuilt"
   chmod -R u+w "$work/rebuilt"
   differs=0
   for drv in $(nix-store --query --references "$folder_drv" | grep -- '-camhub-bin-.*\.drv$'); do
+    # --rebuild needs the first output here; a folder fetched from a cache
+    # comes without its binaries' derivations' outputs.
+    nix build "$drv^*" --no-link
     echo "==> rebuilding $drv"
     if ! nix build "$drv^*" --no-link --rebuild --keep-failed 2>"$work/log"; then
       cat "$work/log" >&2
@@ -42,5 +46,8 @@ writeShellScriptBin "test-reproduce" ''
   if [ "$differs" = 0 ]; then
     echo "==> Nix rebuilt every binary of $attr bit for bit"
   fi
-  exec ${repro}/bin/repro compare "$work/first" "$work/rebuilt"
+  # Not exec: the trap must still remove the copies.
+  status=0
+  ${repro}/bin/repro compare "$work/first" "$work/rebuilt" || status=$?
+  exit "$status"
 ''

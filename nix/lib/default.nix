@@ -14,10 +14,14 @@ rec {
   depGroups = import ./dep-groups.nix { inherit matrix; };
   buildModes = import ./build-modes.nix;
   reproducibleEnv = import ./reproducible-env.nix { inherit (matrix) reproducible; };
+  rustcRemapScript = import ./rustc-remap-script.nix { inherit (matrix) reproducible; };
+  rustDigest = import ./rust-digest.nix;
   manifestCommand = import ./manifest-command.nix;
+  planOfPair = import ./plan-of-pair.nix { inherit matrix; };
+  releaseFolders = import ./release-folders.nix { inherit matrix; };
   testScopes = import ./test-scopes.nix { inherit matrix; };
   # Every crane derivation unpacks its source into this folder, so the
-  # remapped paths, and so the rustflags, are the same for the deps and the
-  # packages (cargo would otherwise rebuild every dependency).
+  # workspace's paths are the same for the deps and the packages (the noise
+  # check renames it on purpose).
   sourceFolder = "camhub-source";
 }

@@ -1,38 +1,34 @@
-# How dependencies are shared: one `buildDepsOnly` per triple and feature set.
-# Packages without features share one group (all their crates at once); each
-# crate built with features gets its own, since features change what its
-# dependencies compile to. Groups span every package of the matrix, so one
-# deps derivation serves every target and profile.
+# How dependencies are shared: one `buildDepsOnly` per triple, crate and
+# feature set, with exactly the cargo arguments of the binaries built on it.
+# Building several crates at once would unify their dependencies' features
+# (cargo resolves features for the whole selection), so a binary built alone
+# would see other feature sets and compile those dependencies again. Groups
+# span every package of the matrix, so one deps derivation serves every target
+# and profile that ships the crate.
 { matrix }:
 triple:
 let
   names = builtins.filter (
     name: !(matrix.packages.${name} ? triples) || builtins.elem triple matrix.packages.${name}.triples
   ) (builtins.attrNames matrix.packages);
-  plain = builtins.filter (name: matrix.packages.${name}.features == [ ]) names;
-  featured = builtins.filter (name: matrix.packages.${name}.features != [ ]) names;
-  crates = ns: builtins.attrNames (builtins.listToAttrs (map (n: { name = matrix.packages.${n}.crate; value = null; }) ns));
+  groupName =
+    name:
+    let
+      p = matrix.packages.${name};
+    in
+    if p.features == [ ] then p.crate else "${p.crate}+${builtins.concatStringsSep "," p.features}";
+  groupNames = builtins.attrNames (builtins.listToAttrs (map (n: { name = groupName n; value = null; }) names));
 in
 builtins.listToAttrs (
-  (
-    if plain == [ ] then
-      [ ]
-    else
-      [
-        {
-          name = "plain";
-          value = {
-            packages = plain;
-            cargoExtraArgs = builtins.concatStringsSep " " ([ "--locked" ] ++ builtins.concatLists (map (c: [ "-p" c ]) (crates plain)));
-          };
-        }
-      ]
-  )
-  ++ map (name: {
-    name = "${matrix.packages.${name}.crate}+${builtins.concatStringsSep "," matrix.packages.${name}.features}";
-    value = {
-      packages = [ name ];
-      cargoExtraArgs = import ./cargo-args.nix matrix.packages.${name};
-    };
-  }) featured
+  map (group: {
+    name = group;
+    value =
+      let
+        packages = builtins.filter (n: groupName n == group) names;
+      in
+      {
+        inherit packages;
+        cargoExtraArgs = import ./cargo-args.nix matrix.packages.${builtins.head packages};
+      };
+  }) groupNames
 )

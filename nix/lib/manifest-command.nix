@@ -1,11 +1,13 @@
 # The `repro manifest` invocation that describes a release folder built by
-# Nix: which target and profile, the toolchain's identity, how each triple
-# was built. Returns the argument list (shell-quoted by the caller).
+# Nix: which target and profile, the identity of the toolchain that built each
+# triple, how each triple was built. Returns the argument list (shell-quoted by
+# the caller).
 {
   out,
   workspace,
   plan,
-  rustDigest,
+  # triple -> rust_digest (rust-digest.nix) of the toolchain that built it
+  rustDigests,
   modes,
 }:
 [
@@ -17,13 +19,13 @@
   plan.target
   "--profile"
   plan.profile
-  "--rust-digest"
-  rustDigest
   "--run-id"
   "nix"
 ]
 ++ builtins.concatLists (
   map (triple: [
+    "--rust-digest"
+    "${triple}=${rustDigests.${triple}}"
     "--build-mode"
     "${triple}=${modes.${triple}.mode}"
   ]) plan.triples

@@ -1,27 +1,29 @@
-# The shell lines that apply [workspace.metadata.repro.reproducible] inside a
-# Nix build, with the placeholders bound as crane lays a build out:
-#   {workspace}  -> $NIX_BUILD_TOP (the source, its target dir, CARGO_HOME)
-#   {cargo_home} -> $cargoVendorDir (crane's vendored dependency sources)
-#   {target_dir} -> $PWD/target (mapped last, so the source folder's name never shows)
-# Run from the unpacked source folder (preBuild). rustflags are joined with
-# 0x1f for CARGO_ENCODED_RUSTFLAGS, as `repro build` does.
+# The shell lines (crane's preBuild, run from the unpacked source folder) that
+# apply [workspace.metadata.repro.reproducible] inside a Nix build. Flags
+# without a path go to CARGO_ENCODED_RUSTFLAGS (joined with 0x1f, as `repro
+# build` does) and CFLAGS. Path-bound flags must not be seen by cargo's
+# fingerprints (see placeholders.nix): rustc gets them from the RUSTC_WRAPPER
+# (rustc-remap-script.nix), the C compiler from NIX_CFLAGS_COMPILE, which
+# nixpkgs' cc-wrapper reads when it runs and cc-rs does not watch.
 { reproducible }:
 let
-  bind = builtins.replaceStrings [ "{workspace}" "{cargo_home}" "{target_dir}" ] [
-    "$NIX_BUILD_TOP"
-    "$cargoVendorDir"
-    "$PWD/target"
-  ];
+  bind = import ./bind-flag.nix;
+  isPathBound = import ./is-path-bound.nix;
   unitSeparator = builtins.fromJSON ''"\u001f"'';
+  constant = builtins.filter (f: !(isPathBound f));
+  join = sep: flags: builtins.concatStringsSep sep (map bind flags);
+  append = var: sep: flags: "export ${var}=\"\${${var}:-}\${${var}:+${sep}}${join sep flags}\"";
   envLines = map (name: "export ${name}=${builtins.toJSON reproducible.env.${name}}") (
     builtins.attrNames (reproducible.env or { })
   );
 in
 builtins.concatStringsSep "\n" (
   [
-    "export CARGO_ENCODED_RUSTFLAGS=\"${builtins.concatStringsSep unitSeparator (map bind reproducible.rustflags)}\""
-    "export CFLAGS=\"\${CFLAGS:-}\${CFLAGS:+ }${builtins.concatStringsSep " " (map bind reproducible.cflags)}\""
+    "export ${(import ./placeholders.nix).target_dir}=\"$PWD/target\""
+    "export CARGO_ENCODED_RUSTFLAGS=\"${join unitSeparator (constant reproducible.rustflags)}\""
   ]
+  ++ (if constant reproducible.cflags == [ ] then [ ] else [ (append "CFLAGS" " " (constant reproducible.cflags)) ])
+  ++ [ (append "NIX_CFLAGS_COMPILE" " " (builtins.filter isPathBound reproducible.cflags)) ]
   ++ envLines
 )
 + "\n"

@@ -44,7 +44,11 @@ let
             craneFn = "buildPackage";
             cargoExtraArgs = lib.cargoArgs a;
             CARGO_BUILD_TARGET = a.triple;
-            pkgs = { inherit (modes.${a.triple}) localSystem crossSystem; };
+            pkgs = { inherit (modes.${a.triple}) localSystem crossSystem; targetSystem = modes.${a.triple}.crossSystem; };
+            system = modes.${a.triple}.localSystem;
+            wrapper = true;
+            depsWrapper = b.RUSTC_WRAPPER;
+            staticGlibc = [ "glibc-static-for-${if modes.${a.triple}.crossSystem == null then modes.${a.triple}.localSystem else modes.${a.triple}.crossSystem}" ];
             toolchainChannel = "1.95.0";
             depsFn = "buildDepsOnly";
             depsArgs = groupArgs a.triple a.package;
@@ -54,7 +58,10 @@ let
             renamesSource = true;
           };
           actual = {
-            inherit (b) craneFn cargoExtraArgs CARGO_BUILD_TARGET pkgs doCheck preBuild;
+            inherit (b) craneFn cargoExtraArgs CARGO_BUILD_TARGET pkgs doCheck preBuild system;
+            wrapper = builtins.match "/nix/store/.*-camhub-rustc-remap" b.RUSTC_WRAPPER != null;
+            depsWrapper = b.cargoArtifacts.RUSTC_WRAPPER;
+            staticGlibc = map (d: d.name) b.buildInputs;
             toolchainChannel = b.toolchain.toolchainFile.toolchain.channel;
             depsFn = b.cargoArtifacts.craneFn;
             depsArgs = b.cargoArtifacts.cargoExtraArgs;
@@ -129,9 +136,9 @@ in
     );
   }
   {
-    name = "dependencies are built once per triple and feature set, and shared across pairs";
+    name = "dependencies are built once per triple, crate and feature set, and shared across pairs";
     expected = {
-      configAndServer = true;
+      configAndServerApart = true;
       acrossPairs = true;
       hubFeaturesApart = true;
     };
@@ -140,29 +147,52 @@ in
         deps = pair: binPath: packages.${pair}.binaries.${binPath}.cargoArtifacts.outPath;
       in
       {
-        configAndServer = deps "ipcamera-all" "${x86}/camhub-config" == deps "ipcamera-all" "${x86}/camhub-server";
+        configAndServerApart = deps "ipcamera-all" "${x86}/camhub-config" != deps "ipcamera-all" "${x86}/camhub-server";
         acrossPairs = deps "ipcamera-all" "${arm}/camhub-ip" == deps "all-release" "${arm}/camhub-ip";
         hubFeaturesApart = deps "all-all" "${arm}/camhub-ip" != deps "all-all" "${arm}/camhub-raspberry";
       };
   }
   {
-    name = "the release folder copies binaries, scans for store paths and runs repro manifest";
+    name = "the release folder copies binaries, refuses every store reference, names each triple's toolchain and checks portability";
     expected = {
       epoch = "1700000000";
       installsHub = true;
       manifestLine = true;
-      forbidsToolchain = true;
+      allowedReferences = [ ];
+      forbidsBothToolchains = [ "rust-toolchain-for-x86_64-linux" "rust-toolchain-for-x86_64-linux-to-aarch64-linux" ];
+      portable = true;
+      noStorePathInArgs = true;
     };
     actual =
       let
         f = packages.ipcamera-camerahub;
+        digest = t: lib.rustDigest f.binaries."${t}/camhub-ip".toolchain;
       in
       {
         epoch = f.env.SOURCE_DATE_EPOCH;
         installsHub = builtins.match ".*install -D -m 0755 \"[^\"]*-camhub-bin-ip_camera_hub-${arm}/bin/camera_hub\" \"\\$out/${arm}/camhub-ip\".*" f.script != null;
-        manifestLine = builtins.match ".*repro \"manifest\" \"\\$out\" \"--workspace\" \"/nix/store/[^\"]*-source\" \"--target\" \"ipcamera\" \"--profile\" \"camerahub\" \"--rust-digest\" \"nix:[^\"]*-rust-toolchain-for-x86_64-linux\" \"--run-id\" \"nix\" \"--build-mode\" \"${x86}=nix-native-x86_64-linux\" \"--build-mode\" \"${arm}=nix-cross-from-x86_64-linux\"\n.*" f.script != null;
-        forbidsToolchain = builtins.any (d: d.name == "rust-toolchain-for-x86_64-linux") f.env.disallowedReferences;
+        manifestLine = builtins.match ".*repro \"manifest\" \"\\$out\" \"--workspace\" \"/nix/store/[^\"]*-source\" \"--target\" \"ipcamera\" \"--profile\" \"camerahub\" \"--run-id\" \"nix\" \"--rust-digest\" \"${x86}=${digest x86}\" \"--build-mode\" \"${x86}=nix-native-x86_64-linux\" \"--rust-digest\" \"${arm}=${digest arm}\" \"--build-mode\" \"${arm}=nix-cross-from-x86_64-linux\"\n.*" f.script != null;
+        inherit (f.env) allowedReferences;
+        forbidsBothToolchains = builtins.sort builtins.lessThan (map (d: d.name) f.toolchains);
+        portable = builtins.match ".*repro portable \"\\$out\" --glibc-floor \"2.36\".*" f.script != null;
+        # A store hash in manifest.json would be a reference to the toolchain.
+        noStorePathInArgs = builtins.all (t: builtins.match ".*/nix/store/.*" (digest t) == null && builtins.match "nix:rust-toolchain-for-.*@sha256:[0-9a-f]{64}" (digest t) != null) [ x86 arm ];
       };
+  }
+  {
+    name = "each triple's rust_digest is the toolchain that built it: cross and native aarch64 differ from x86_64";
+    expected = [ true true true ];
+    actual =
+      let
+        tc = folder: t: folder.binaries."${t}/camhub-ip".toolchain.name;
+        canon = packages.ipcamera-camerahub;
+        native = packages.ipcamera-camerahub-aarch64-native;
+      in
+      [
+        (tc canon x86 == "rust-toolchain-for-x86_64-linux")
+        (tc canon arm == "rust-toolchain-for-x86_64-linux-to-aarch64-linux")
+        (tc native arm == "rust-toolchain-for-aarch64-linux")
+      ];
   }
   {
     name = "apps: compare runs repro compare, test-reproduce rebuilds with --rebuild --keep-failed";
@@ -186,7 +216,14 @@ in
   {
     name = "checks: rustfmt, clippy and tests per scope, and the noise reproducibility check";
     expected = {
-      names = [ "clippy-camera-hub-ip" "clippy-camera-hub-raspberry" "clippy-workspace" "reproducible-under-noise" "rustfmt" "tests-camera-hub-ip" "tests-camera-hub-raspberry" "tests-workspace" ];
+      names = [ "clippy-camera-hub-ip" "clippy-camera-hub-raspberry" "clippy-workspace"
+        "release-all-all" "release-all-release" "release-ipcamera-all" "release-ipcamera-camerahub"
+        "release-raspberry-all" "release-raspberry-camerahub" "release-raspberry-core"
+        "reproducible-under-noise" "rustfmt" "tests-camera-hub-ip" "tests-camera-hub-raspberry" "tests-workspace" ];
+      armNames = [ "clippy-camera-hub-ip" "clippy-camera-hub-raspberry" "clippy-workspace"
+        "release-raspberry-all-aarch64-native" "release-raspberry-camerahub-aarch64-native" "release-raspberry-core-aarch64-native"
+        "reproducible-under-noise" "rustfmt" "tests-camera-hub-ip" "tests-camera-hub-raspberry" "tests-workspace" ];
+      pnames = true;
       clippyArgs = "--all-targets -- -D warnings";
       clippyScope = "--locked -p camera_hub --features raspberry";
       testsFn = "cargoNextest";
@@ -199,6 +236,8 @@ in
       in
       {
         names = builtins.attrNames c;
+        armNames = builtins.attrNames out.checks.aarch64-linux;
+        pnames = builtins.all (n: builtins.match "camhub-.*" c.${n}.pname != null) [ "rustfmt" "clippy-workspace" "tests-workspace" ];
         clippyArgs = c.clippy-workspace.cargoClippyExtraArgs;
         clippyScope = c.clippy-camera-hub-raspberry.cargoExtraArgs;
         testsFn = c.tests-workspace.craneFn;
@@ -215,6 +254,7 @@ in
       renamed = true;
       sameArtifact = true;
       canonicalBinary = true;
+      armNativeBinary = true;
     };
     actual =
       let
@@ -227,7 +267,26 @@ in
         renamed = builtins.match ".*sourceRoot=another-build-folder-name.*" noisy.postUnpack != null;
         sameArtifact = noisy.cargoExtraArgs == binary.cargoExtraArgs && noisy.cargoArtifacts.outPath == binary.cargoArtifacts.outPath;
         canonicalBinary = binary.outPath == packages.ipcamera-all.binaries."${x86}/camhub-ip".outPath;
+        # on aarch64-linux, the one built there (the canonical one is cross-built on x86_64)
+        armNativeBinary = out.checks.aarch64-linux.reproducible-under-noise.binary.outPath == packages.ipcamera-all-aarch64-native.binaries."${arm}/camhub-ip".outPath;
       };
+  }
+  {
+    name = "every check builds on the system it is listed under, the noise check's binaries and the folders' too";
+    expected = [ ];
+    actual = builtins.concatLists (
+      map (
+        system:
+        let
+          c = out.checks.${system};
+          builds = name: drv:
+            [ { inherit name; inherit (drv) system; } ]
+            ++ (if drv ? binary then [ { name = "${name}.binary"; inherit (drv.binary) system; } { name = "${name}.noisy"; inherit (drv.noisy) system; } ] else [ ])
+            ++ (if drv ? binaries then map (p: { name = "${name} ${p}"; inherit (drv.binaries.${p}) system; }) (builtins.attrNames drv.binaries) else [ ]);
+        in
+        builtins.filter (x: x.system != system) (builtins.concatLists (map (n: builds n c.${n}) (builtins.attrNames c)))
+      ) [ "x86_64-linux" "aarch64-linux" ]
+    );
   }
   {
     name = "repro itself is built by crane from the workspace";

@@ -65,19 +65,18 @@ in
     actual = [ (lib.cargoArgs (lib.artifact "ip_camera_hub" x86)) (lib.cargoArgs (lib.artifact "server" x86)) ];
   }
   {
-    name = "dependency groups: one per triple and feature set";
+    name = "dependency groups: one per triple, crate and feature set, with exactly the binary's cargo arguments";
     expected = {
       x86 = {
         "camera_hub+ip" = { packages = [ "ip_camera_hub" ]; cargoExtraArgs = "--locked -p camera_hub --features ip"; };
-        plain = { packages = [ "config_tool" "server" ]; cargoExtraArgs = "--locked -p config_tool -p server"; };
+        config_tool = { packages = [ "config_tool" ]; cargoExtraArgs = "--locked -p config_tool"; };
+        server = { packages = [ "server" ]; cargoExtraArgs = "--locked -p server"; };
       };
-      arm = [ "camera_hub+ip" "camera_hub+raspberry" "plain" ];
-      armPlain = "--locked -p config_tool -p reset -p server -p update";
+      arm = [ "camera_hub+ip" "camera_hub+raspberry" "config_tool" "reset" "server" "update" ];
     };
     actual = {
       x86 = lib.depGroups x86;
       arm = builtins.attrNames (lib.depGroups arm);
-      armPlain = (lib.depGroups arm).plain.cargoExtraArgs;
     };
   }
   {
@@ -94,30 +93,57 @@ in
     };
   }
   {
-    name = "the reproducible flags bind the placeholders to the Nix build's paths";
+    name = "the reproducible flags: constant ones to cargo, path-bound ones where cargo does not fingerprint them";
     expected = builtins.concatStringsSep "\n" [
-      "export CARGO_ENCODED_RUSTFLAGS=\"--remap-path-prefix=$NIX_BUILD_TOP=/build/source${unitSeparator}--remap-path-prefix=$cargoVendorDir=/build/cargo-home${unitSeparator}--remap-path-prefix=$PWD/target=/build/target${unitSeparator}-Clink-arg=-Wl,--build-id=none\""
-      "export CFLAGS=\"\${CFLAGS:-}\${CFLAGS:+ }-ffile-prefix-map=$NIX_BUILD_TOP=/build/source -ffile-prefix-map=$cargoVendorDir=/build/cargo-home -ffile-prefix-map=$PWD/target=/build/target\""
+      "export CAMHUB_TARGET_DIR=\"$PWD/target\""
+      "export CARGO_ENCODED_RUSTFLAGS=\"-Clink-arg=-Wl,--build-id=none${unitSeparator}-Ctarget-feature=+crt-static\""
+      "export NIX_CFLAGS_COMPILE=\"\${NIX_CFLAGS_COMPILE:-}\${NIX_CFLAGS_COMPILE:+ }-ffile-prefix-map=\${NIX_BUILD_TOP:?}=/build/source -ffile-prefix-map=\${cargoVendorDir:?}=/build/cargo-home -ffile-prefix-map=\${CAMHUB_TARGET_DIR:?}=/build/target\""
       "export CARGO_INCREMENTAL=\"0\""
       ""
     ];
     actual = lib.reproducibleEnv;
   }
   {
-    name = "the manifest command records target, profile, toolchain and build modes";
+    name = "the rustc wrapper adds the path-bound rustflags in the matrix's order (target dir last)";
+    expected = "exec \"$@\" \\\n  \"--remap-path-prefix=\${NIX_BUILD_TOP:?}=/build/source\" \\\n  \"--remap-path-prefix=\${cargoVendorDir:?}=/build/cargo-home\" \\\n  \"--remap-path-prefix=\${CAMHUB_TARGET_DIR:?}=/build/target\"\n";
+    actual = lib.rustcRemapScript;
+  }
+  {
+    name = "a flag's own shell characters are escaped; only placeholders expand";
+    expected = "-Dx=\\\"\\$HOME\\`\\\\ \${NIX_BUILD_TOP:?}";
+    actual = import ../../nix/lib/bind-flag.nix "-Dx=\"$HOME`\\ {workspace}";
+  }
+  {
+    name = "rust_digest names the toolchain without its store hash (which would be a reference)";
+    expected = "nix:rust-minimal-1.95.0@sha256:${builtins.hashString "sha256" "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-rust-minimal-1.95.0"}";
+    actual = lib.rustDigest { name = "rust-minimal-1.95.0"; outPath = "/nix/store/0123456789abcdfghijklmnpqrsvwxyz-rust-minimal-1.95.0"; };
+  }
+  {
+    name = "the manifest command records target, profile, each triple's toolchain and build mode";
     expected = [
-      "manifest" "$out" "--workspace" "/src" "--target" "ipcamera" "--profile" "camerahub"
-      "--rust-digest" "nix:abc-rust" "--run-id" "nix"
-      "--build-mode" "${x86}=nix-native-x86_64-linux"
-      "--build-mode" "${arm}=nix-cross-from-x86_64-linux"
+      "manifest" "$out" "--workspace" "/src" "--target" "ipcamera" "--profile" "camerahub" "--run-id" "nix"
+      "--rust-digest" "${x86}=nix:x" "--build-mode" "${x86}=nix-native-x86_64-linux"
+      "--rust-digest" "${arm}=nix:a" "--build-mode" "${arm}=nix-cross-from-x86_64-linux"
     ];
     actual = lib.manifestCommand {
       out = "$out";
       workspace = "/src";
       plan = lib.plan "ipcamera" "camerahub";
-      rustDigest = "nix:abc-rust";
+      rustDigests = { ${x86} = "nix:x"; ${arm} = "nix:a"; };
       modes = lib.buildModes.canonical;
     };
+  }
+  {
+    name = "release folders: each pair, an aarch64-native variant where it ships aarch64, and where each builds";
+    expected = [
+      [ "all-all" "canonical" [ "x86_64-linux" ] ]
+      [ "all-all-aarch64-native" "native" [ "aarch64-linux" "x86_64-linux" ] ]
+      [ "raspberry-core" "canonical" [ "x86_64-linux" ] ]
+      [ "raspberry-core-aarch64-native" "native" [ "aarch64-linux" ] ]
+    ];
+    actual = map (f: [ f.name f.modeName f.systems ]) (
+      builtins.filter (f: builtins.elem f.pair [ "all-all" "raspberry-core" ]) lib.releaseFolders
+    );
   }
   {
     name = "clippy and tests cover camera_hub once per feature";

@@ -155,6 +155,10 @@ pub fn build_once(
             .args(["-j", &conditions.jobs.to_string()])
             .env("CARGO_ENCODED_RUSTFLAGS", &rustflags)
             .env_remove("RUSTFLAGS")
+            // A wrapper from the caller (the Nix checks' RUSTC_WRAPPER) would add
+            // flags of its own: the inner build gets only the documented ones.
+            .env_remove("RUSTC_WRAPPER")
+            .env_remove("RUSTC_WORKSPACE_WRAPPER")
             .env("CFLAGS", &cflags)
             .env("SOURCE_DATE_EPOCH", job.epoch)
             .env("TZ", &conditions.tz)
@@ -192,7 +196,12 @@ pub fn build_once(
         .collect();
     let description = BuildDescription {
         plan: job.plan,
-        rust_digest: &digest,
+        rust_digests: job
+            .plan
+            .triples
+            .iter()
+            .map(|t| (t.clone(), digest.clone()))
+            .collect(),
         run_id,
         build_modes,
     };

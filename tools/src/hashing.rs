@@ -2,7 +2,7 @@
 //! many files at once across cores. sha2 picks its SHA-NI code path at run time
 //! where the CPU has it.
 
-use std::fs::OpenOptions;
+use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
@@ -18,6 +18,10 @@ const READ_SIZE: usize = 1 << 20;
 pub enum HashError {
     Missing,
     NotRegularFile,
+    /// Larger than the reader's bound (`limit` bytes).
+    TooLarge {
+        limit: u64,
+    },
     Io(String),
 }
 
@@ -26,16 +30,18 @@ impl std::fmt::Display for HashError {
         match self {
             HashError::Missing => f.write_str("file is missing"),
             HashError::NotRegularFile => f.write_str("not a regular file"),
+            HashError::TooLarge { limit } => write!(f, "larger than {} MiB", limit >> 20),
             HashError::Io(e) => write!(f, "cannot read: {e}"),
         }
     }
 }
 
-/// Hex SHA-256 of a regular file. The type is checked on the opened handle,
-/// so the file cannot be swapped for something else between check and read;
-/// the open does not block, so a FIFO planted in a build folder cannot hang us.
-pub fn sha256_file(path: &Path) -> Result<String, HashError> {
-    let mut file = OpenOptions::new()
+/// Opens a regular file for reading. The type is checked on the opened
+/// handle, so the file cannot be swapped for something else between check and
+/// read; the open does not block, so a FIFO planted in a build folder cannot
+/// hang us.
+pub fn open_regular(path: &Path) -> Result<(File, u64), HashError> {
+    let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
@@ -47,6 +53,12 @@ pub fn sha256_file(path: &Path) -> Result<String, HashError> {
     if !meta.file_type().is_file() {
         return Err(HashError::NotRegularFile);
     }
+    Ok((file, meta.len()))
+}
+
+/// Hex SHA-256 of a regular file (see [`open_regular`]).
+pub fn sha256_file(path: &Path) -> Result<String, HashError> {
+    let (mut file, _) = open_regular(path)?;
     let mut hasher = Sha256::new();
     let mut buf = vec![0u8; READ_SIZE];
     loop {
@@ -58,6 +70,24 @@ pub fn sha256_file(path: &Path) -> Result<String, HashError> {
         }
     }
     Ok(to_hex(&hasher.finalize()))
+}
+
+/// The whole content of a regular file of at most `limit` bytes, from one
+/// open (see [`open_regular`]). A file that grows past the bound while it is
+/// read is refused too.
+pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, HashError> {
+    let (file, len) = open_regular(path)?;
+    if len > limit {
+        return Err(HashError::TooLarge { limit });
+    }
+    let mut bytes = Vec::with_capacity(len as usize);
+    file.take(limit + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| HashError::Io(e.to_string()))?;
+    if bytes.len() as u64 > limit {
+        return Err(HashError::TooLarge { limit });
+    }
+    Ok(bytes)
 }
 
 pub fn sha256_bytes(bytes: &[u8]) -> String {
@@ -153,5 +183,22 @@ mod tests {
         }
         assert_eq!(got[20], Err(HashError::Missing));
         assert_eq!(got[21], Err(HashError::NotRegularFile));
+    }
+
+    #[test]
+    fn bounded_reads_refuse_large_files_and_non_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        std::fs::write(&path, b"12345").unwrap();
+        assert_eq!(read_regular(&path, 5).unwrap(), b"12345");
+        assert_eq!(
+            read_regular(&path, 4),
+            Err(HashError::TooLarge { limit: 4 })
+        );
+        assert_eq!(read_regular(dir.path(), 5), Err(HashError::NotRegularFile));
+        assert_eq!(
+            read_regular(&dir.path().join("absent"), 5),
+            Err(HashError::Missing)
+        );
     }
 }

@@ -12,6 +12,7 @@ pub mod hashing;
 pub mod layout;
 pub mod manifest;
 pub mod matrix;
+pub mod portable;
 pub mod style;
 pub mod sums;
 pub mod write_manifest;

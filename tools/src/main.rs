@@ -11,7 +11,7 @@ use repro::style::{ColorChoice, Style};
 #[command(
     name = "repro",
     version,
-    after_help = "Exit codes: 0 passed, 1 not reproducible (a DIFF or FAIL), 2 unusable input or error."
+    after_help = "Exit codes: 0 passed, 1 a check failed (not reproducible or not portable: a DIFF or FAIL), 2 unusable input or error."
 )]
 pub struct Cli {
     /// When to colour the output; NO_COLOR in the environment always turns it off.
@@ -30,6 +30,7 @@ enum Command {
     Explain(cli::explain::Args),
     Sums(cli::sums::Args),
     Matrix(cli::matrix::Args),
+    Portable(cli::portable::Args),
     Verify(cli::verify::Args),
 }
 
@@ -46,6 +47,7 @@ fn main() {
         Command::Explain(a) => cli::explain::run(a, &style, &mut out),
         Command::Sums(a) => cli::sums::run(a, &mut out),
         Command::Matrix(a) => cli::matrix::run(a, &mut out),
+        Command::Portable(a) => cli::portable::run(a, &style, &mut out),
         Command::Verify(a) => cli::verify::run(a, &style, &mut out),
     };
     let code = match result {

@@ -9,11 +9,15 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::portable::GlibcVersion;
+
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Matrix {
     pub targets: BTreeMap<String, Target>,
     pub packages: BTreeMap<String, Package>,
+    /// The oldest glibc the released binaries must run on (`repro portable`).
+    pub glibc_floor: GlibcVersion,
     /// The deterministic build settings; `repro build` requires them.
     #[serde(default)]
     pub reproducible: Option<Reproducible>,
@@ -134,6 +138,21 @@ impl Matrix {
         let table = metadata
             .get("repro")
             .context("no [workspace.metadata.repro] table; the release matrix lives there")?;
+        // Checked first, so a missing or malformed floor gets its own words
+        // rather than serde's.
+        match table.get("glibc_floor") {
+            None => bail!(
+                "[workspace.metadata.repro] has no glibc_floor; add the oldest glibc the released binaries must run on, e.g. glibc_floor = \"2.36\""
+            ),
+            Some(serde_json::Value::String(text)) => {
+                text.parse::<GlibcVersion>().map_err(|why| {
+                    anyhow::anyhow!("[workspace.metadata.repro] glibc_floor: {why}")
+                })?;
+            }
+            Some(other) => bail!(
+                "[workspace.metadata.repro] glibc_floor must be a string such as \"2.36\", not {other}"
+            ),
+        }
         let matrix: Matrix = serde_json::from_value(table.clone())
             .context("[workspace.metadata.repro] is not a valid release matrix")?;
         matrix.check()?;
@@ -324,6 +343,7 @@ mod tests {
 
     fn small() -> serde_json::Value {
         serde_json::json!({
+            "glibc_floor": "2.36",
             "targets": {
                 "t": { "triples": ["x", "y"], "profiles": { "p": ["a", "b"] } }
             },
@@ -392,5 +412,31 @@ mod tests {
         let mut m = small();
         m["packages"]["b"]["triples"] = serde_json::json!(["z"]);
         assert!(format!("{:#}", matrix(m).unwrap_err()).contains("names triple `z`"));
+    }
+
+    #[test]
+    fn the_glibc_floor_is_required_and_must_be_a_version() {
+        assert_eq!(
+            matrix(small()).unwrap().glibc_floor,
+            "2.36".parse().unwrap()
+        );
+        let mut m = small();
+        m.as_object_mut().unwrap().remove("glibc_floor");
+        assert_eq!(
+            format!("{:#}", matrix(m).unwrap_err()),
+            "[workspace.metadata.repro] has no glibc_floor; add the oldest glibc the released binaries must run on, e.g. glibc_floor = \"2.36\""
+        );
+        let mut m = small();
+        m["glibc_floor"] = serde_json::json!("2.x");
+        assert_eq!(
+            format!("{:#}", matrix(m).unwrap_err()),
+            "[workspace.metadata.repro] glibc_floor: `2.x` is not a glibc version such as 2.36"
+        );
+        let mut m = small();
+        m["glibc_floor"] = serde_json::json!(2.36);
+        assert_eq!(
+            format!("{:#}", matrix(m).unwrap_err()),
+            "[workspace.metadata.repro] glibc_floor must be a string such as \"2.36\", not 2.36"
+        );
     }
 }

@@ -52,3 +52,33 @@ impl Style {
         self.paint("36", text)
     }
 }
+
+/// Text from untrusted input (file names, strings read out of binaries) made
+/// safe to print on a terminal: control characters and the bidirectional
+/// overrides that can reorder a line are shown escaped (`\u{1b}`, `\n`), so
+/// they can neither drive the terminal nor disguise what the line says.
+pub fn escape_untrusted(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            let bidi = matches!(c, '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}');
+            if c.is_control() || bidi {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn untrusted_text_cannot_drive_the_terminal() {
+        assert_eq!(
+            escape_untrusted("a\x1b[31mb\nc\u{202e}d\u{9b}é/x"),
+            "a\\u{1b}[31mb\\nc\\u{202e}d\\u{9b}é/x"
+        );
+    }
+}

@@ -16,7 +16,9 @@ use crate::matrix::{Plan, Workspace};
 /// Everything a manifest records besides what is read from the folder.
 pub struct BuildDescription<'a> {
     pub plan: &'a Plan,
-    pub rust_digest: &'a str,
+    /// Triple → the identity of the toolchain that built that triple's
+    /// artifacts; every planned triple must have one.
+    pub rust_digests: BTreeMap<String, String>,
     pub run_id: &'a str,
     /// Triple → how it was built; every key must be one of the plan's triples.
     pub build_modes: BTreeMap<String, String>,
@@ -26,8 +28,23 @@ pub struct BuildDescription<'a> {
 /// file must be present as a regular file: a manifest never describes a
 /// build that did not happen.
 pub fn describe(workspace: &Workspace, dir: &Path, build: &BuildDescription) -> Result<Manifest> {
-    if build.rust_digest.trim().is_empty() {
-        bail!("the toolchain digest is empty; pass --rust-digest with the toolchain's identity");
+    for triple in &build.plan.triples {
+        match build.rust_digests.get(triple) {
+            Some(digest) if !digest.trim().is_empty() => {}
+            _ => bail!(
+                "no toolchain digest for {triple}; pass --rust-digest DIGEST, or --rust-digest {triple}=DIGEST for the toolchain that built it"
+            ),
+        }
+    }
+    for triple in build.rust_digests.keys() {
+        if !build.plan.triples.contains(triple) {
+            bail!(
+                "toolchain digest given for `{triple}`, which {}-{} does not build (its triples: {})",
+                build.plan.target,
+                build.plan.profile,
+                build.plan.triples.join(", ")
+            );
+        }
     }
     for triple in build.build_modes.keys() {
         if !build.plan.triples.contains(triple) {
@@ -76,7 +93,7 @@ pub fn describe(workspace: &Workspace, dir: &Path, build: &BuildDescription) -> 
             crate_name: planned.crate_name.clone(),
             version: version.to_owned(),
             crate_lock_sha256: lock_sha.clone(),
-            rust_digest: build.rust_digest.to_owned(),
+            rust_digest: build.rust_digests[&planned.triple].clone(),
         });
     }
     for ((artifact, path), hash) in artifacts

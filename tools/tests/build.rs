@@ -38,6 +38,9 @@ resolver = "3"
 codegen-units = 1
 incremental = false
 
+[workspace.metadata.repro]
+glibc_floor = "2.36"
+
 {}
 [workspace.metadata.repro.targets.host]
 triples = ["{triple}"]
@@ -174,6 +177,18 @@ fn generated_code_in_the_target_dir_is_remapped_so_it_still_reproduces() {
         "{}",
         r.stdout
     );
+    // Both runs are checked for portability: +crt-static from the
+    // reproducible flags makes the binary a static PIE.
+    let ok_line = format!("ok   {}/stamp-bin: static-pie\n", host());
+    assert_eq!(r.stdout.matches(&ok_line).count(), 2, "{}", r.stdout);
+    assert_eq!(
+        r.stdout
+            .matches("Portability check PASSED: 1 of 1 artifacts portable\n")
+            .count(),
+        2,
+        "{}",
+        r.stdout
+    );
     assert!(
         r.stdout
             .ends_with("1 OK, 0 DIFF, 0 FAIL, 0 missing, 0 extra\nReproducibility check PASSED\n"),
@@ -213,6 +228,70 @@ fn generated_code_in_the_target_dir_is_remapped_so_it_still_reproduces() {
     assert!(
         !text.contains(&tmp.display().to_string()),
         "no build path remains"
+    );
+}
+
+#[test]
+fn a_binary_that_is_not_portable_fails_the_build_and_is_named() {
+    let (_guard, tmp) = tmp();
+    let store = "/nix/store/cccccccccccccccccccccccccccccccc-cacert/etc/ssl/certs";
+    let ws = fixture(
+        &tmp,
+        &host(),
+        &format!("fn main() {{ println!(\"{store}\"); }}\n"),
+        None,
+    );
+    let r = build(&ws, &tmp.join("builds"), &[]);
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    let fail = format!("FAIL {}/stamp-bin: contains {store} (1 place)\n", host());
+    assert_eq!(r.stdout.matches(&fail).count(), 2, "{}", r.stdout);
+    // Reproducible all the same, but the last line says the build failed and names the binary.
+    assert!(
+        r.stdout.contains("Reproducibility check PASSED\n"),
+        "{}",
+        r.stdout
+    );
+    let last = r.stdout.lines().last().unwrap();
+    let builds = tmp.join("builds");
+    let stamp = fs::read_dir(&builds)
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
+    assert_eq!(
+        last,
+        format!(
+            "repro build FAILED: not portable: {0}/run1/{1}/stamp-bin, {0}/run2/{1}/stamp-bin",
+            stamp.display(),
+            host()
+        )
+    );
+
+    // Without --test-reproduce the one build is checked the same way.
+    let r = run(repro()
+        .args([
+            "build",
+            "--target",
+            "host",
+            "--profile",
+            "all",
+            "--workspace",
+        ])
+        .arg(&ws)
+        .arg("--out")
+        .arg(tmp.join("single"))
+        .env("SOURCE_DATE_EPOCH", "1700000000"));
+    assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(&fail), "{}", r.stdout);
+    assert!(
+        r.stdout
+            .lines()
+            .last()
+            .unwrap()
+            .starts_with("repro build FAILED: not portable: "),
+        "{}",
+        r.stdout
     );
 }
 

@@ -26,6 +26,15 @@ fn compile(dir: &Path, source: &str, env: &[(&str, &str)]) -> Vec<u8> {
     fs::read(out).unwrap()
 }
 
+/// Where `program` is on this process's PATH.
+fn on_path(program: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(program))
+        .find(|candidate| candidate.is_file())
+        .unwrap_or_else(|| panic!("{program} is not on PATH"))
+}
+
 fn folders(tmp: &Path, a: Vec<u8>, b: Vec<u8>) -> (PathBuf, PathBuf) {
     let (fa, fb) = (tmp.join("A"), tmp.join("B"));
     build_folder(&fa, &[art("server", X86, "camhub-server", &a)]);
@@ -259,7 +268,10 @@ fn diffoscope_is_optional_time_limited_and_its_report_kept() {
             .starts_with("stand-in report for ")
     );
 
-    fs::write(&fake, "#!/bin/sh\nexec /bin/sleep 30\n").unwrap();
+    // sleep by the absolute path this test's PATH gives: the stand-in runs with
+    // PATH=bin, and Nix's build sandbox has no /bin/sleep (only /bin/sh).
+    let sleep = on_path("sleep");
+    fs::write(&fake, format!("#!/bin/sh\nexec '{}' 30\n", sleep.display())).unwrap();
     let started = std::time::Instant::now();
     let r = with_path(&bin);
     assert!(

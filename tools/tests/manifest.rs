@@ -29,6 +29,9 @@ fn workspace(root: &Path) -> PathBuf {
 members = ["hub", "srv", "rst"]
 resolver = "3"
 
+[workspace.metadata.repro]
+glibc_floor = "2.36"
+
 [workspace.metadata.repro.targets.ipcamera]
 triples = ["{X86}", "{ARM}"]
 profiles.all = ["ip_camera_hub", "server", "reset"]
@@ -181,6 +184,101 @@ fn writes_the_secluso_schema_in_a_stable_order_with_hashes() {
         .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
         .collect();
     assert_eq!(names.len(), 3, "{names:?}");
+}
+
+#[test]
+fn each_triple_records_the_toolchain_that_built_it() {
+    let (_guard, tmp) = tmp();
+    let ws = workspace(&tmp);
+    let out = tmp.join("out");
+    binaries(&out);
+    // A cross toolchain is another toolchain than the native one: Nix passes
+    // one digest per triple, and a bare digest fills the triples left over.
+    let mut cmd = repro();
+    cmd.arg("manifest")
+        .arg(&out)
+        .args(["--target", "ipcamera", "--profile", "all"])
+        .args(["--rust-digest", &format!("{ARM}=nix:rust-cross@aa")])
+        .args(["--rust-digest", "nix:rust-native@bb"])
+        .arg("--workspace")
+        .arg(&ws)
+        .env("SOURCE_DATE_EPOCH", "1700000000");
+    let r = run(&mut cmd);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let manifest: repro::manifest::Manifest =
+        serde_json::from_str(&fs::read_to_string(out.join("manifest.json")).unwrap()).unwrap();
+    let digests: Vec<(String, String)> = manifest
+        .artifacts
+        .iter()
+        .map(|a| (a.bin_path.clone(), a.rust_digest.clone()))
+        .collect();
+    assert_eq!(
+        digests,
+        [
+            (format!("{ARM}/camhub-ip"), "nix:rust-cross@aa".to_owned()),
+            (
+                format!("{ARM}/camhub-reset"),
+                "nix:rust-cross@aa".to_owned()
+            ),
+            (
+                format!("{ARM}/camhub-server"),
+                "nix:rust-cross@aa".to_owned()
+            ),
+            (format!("{X86}/camhub-ip"), "nix:rust-native@bb".to_owned()),
+            (
+                format!("{X86}/camhub-server"),
+                "nix:rust-native@bb".to_owned()
+            ),
+        ]
+    );
+
+    // A triple without a digest, a digest for a triple not built, or one given
+    // twice: refused, and no manifest is written.
+    fs::remove_file(out.join("manifest.json")).unwrap();
+    for (digests, message) in [
+        (
+            vec![format!("{ARM}=nix:a")],
+            format!(
+                "repro: no toolchain digest for {X86}; pass --rust-digest DIGEST, or --rust-digest {X86}=DIGEST for the toolchain that built it\n"
+            ),
+        ),
+        (
+            vec![
+                "riscv64gc-unknown-linux-gnu=nix:a".to_owned(),
+                "nix:b".to_owned(),
+            ],
+            format!(
+                "repro: --rust-digest `riscv64gc-unknown-linux-gnu=nix:a`: `riscv64gc-unknown-linux-gnu` is not a triple of this build (its triples: {X86}, {ARM})\n"
+            ),
+        ),
+        (
+            vec!["nix:a".to_owned(), "nix:b".to_owned()],
+            "repro: --rust-digest without a triple given twice; name the triple as TRIPLE=DIGEST\n"
+                .to_owned(),
+        ),
+    ] {
+        let mut cmd = repro();
+        cmd.arg("manifest")
+            .arg(&out)
+            .args(["--target", "ipcamera", "--profile", "all", "--workspace"])
+            .arg(&ws);
+        for d in &digests {
+            cmd.args(["--rust-digest", d]);
+        }
+        let r = run(&mut cmd);
+        assert_eq!(
+            (
+                r.code,
+                r.stderr.replace(
+                    &format!("SKIP reset for {X86} (built only for {ARM})\n"),
+                    ""
+                )
+            ),
+            (2, message),
+            "{digests:?}"
+        );
+        assert!(!out.join("manifest.json").exists());
+    }
 }
 
 #[test]

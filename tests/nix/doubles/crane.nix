@@ -1,13 +1,17 @@
 # A test double of crane: `mkLib pkgs` with the functions the flake calls,
 # each returning a fake derivation that records its arguments, the toolchain
-# and the package set (local and cross system) it was made for.
+# and the package set (local and cross system) it was made for. Like the real
+# crane, whose crate-name lookup warns on a workspace without a root package,
+# a derivation without `pname` is refused.
 {
   mkLib =
     pkgs:
     let
-      fake = import ./fake-derivation.nix;
+      fake = name: attrs: import ./fake-derivation.nix name ({ system = pkgs.doubleOf.localSystem; } // attrs);
       lib = toolchain: {
-        overrideToolchain = f: lib (f pkgs);
+        # crane calls the function per package set and builds with the build
+        # machine's toolchain (buildPackages), as the real splicing does.
+        overrideToolchain = f: lib (f pkgs.buildPackages);
         # No copying of the real source into the store during tests.
         cleanCargoSource = path: fake "source" { sourceOf = toString path; };
         vendorCargoDeps = args: fake "vendor-cargo-deps-${pkgs.doubleOf.localSystem}" args;
@@ -18,14 +22,17 @@
             name = fn;
             value =
               args:
-              fake "${fn}-${args.pname or "workspace"}" (
-                args
-                // {
-                  craneFn = fn;
-                  inherit toolchain;
-                  pkgs = pkgs.doubleOf;
-                }
-              );
+              if fn != "devShell" && !(args ? pname) then
+                throw "crane ${fn}: no pname (crane would warn and use a placeholder name)"
+              else
+                fake "${fn}-${args.pname or "shell"}" (
+                  args
+                  // {
+                    craneFn = fn;
+                    inherit toolchain;
+                    pkgs = pkgs.doubleOf;
+                  }
+                );
           })
           [
             "buildDepsOnly"

@@ -1,14 +1,22 @@
 # A test double of nixpkgs: `import nixpkgs { localSystem; crossSystem; overlays; }`
-# with only what the flake uses, each recording its arguments.
+# with only what the flake uses, each recording its arguments. Like nixpkgs,
+# a derivation's `system` is the machine that builds it (the local system),
+# and `buildPackages` is the native set of that machine; the real-input
+# evaluation (tests/nix/real-inputs) checks these against the real crane and
+# rust-overlay.
 {
   localSystem,
   crossSystem ? null,
+  # not nixpkgs' argument: the double's buildPackages of a cross set targets
+  # the cross system, as nixpkgs' pkgsBuildHost does
+  targetSystem ? crossSystem,
   overlays ? [ ],
 }:
 let
-  fake = import ./fake-derivation.nix;
+  fake = name: attrs: import ./fake-derivation.nix name ({ system = localSystem; } // attrs);
   base = self: {
-    doubleOf = { inherit localSystem crossSystem; };
+    doubleOf = { inherit localSystem crossSystem targetSystem; };
+    buildPackages = if crossSystem == null then self else import ./nixpkgs.nix { inherit localSystem overlays; targetSystem = crossSystem; };
     callPackage =
       f: args:
       let
@@ -23,7 +31,12 @@ let
         pkgs = self.doubleOf;
       }
       // (env.passthru or { });
+    writeShellScript = name: text: fake name { inherit text; };
     writeShellScriptBin = name: text: fake name { inherit text; };
+    glibc = fake "glibc" { } // {
+      static = fake "glibc-static-for-${if crossSystem == null then localSystem else crossSystem}" { };
+    };
+    removeReferencesTo = fake "remove-references-to" { };
     cargo-nextest = fake "cargo-nextest" { };
     openssh = fake "openssh" { };
     nixfmt = fake "nixfmt" { };

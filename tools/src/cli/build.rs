@@ -8,7 +8,8 @@ use crate::build::{self, Conditions, Job};
 use crate::compare;
 use crate::hashing;
 use crate::matrix::Workspace;
-use crate::style::Style;
+use crate::portable::{self, GlibcVersion};
+use crate::style::{Style, escape_untrusted};
 
 /// Build a target and profile with the workspace's cargo toolchain, outside Nix.
 ///
@@ -19,6 +20,8 @@ use crate::style::Style;
 /// With --test-reproduce: run1 and run2 under builds/<unix-time>/, run2 from a
 /// copy of the sources at another path in a fresh target dir with TZ, LC_ALL,
 /// umask and the job count changed, then `repro compare run1 run2`.
+/// Every build folder is then checked as `repro portable` does, with the
+/// workspace's glibc_floor; a binary that is not portable fails the build (exit 1).
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The release target (raspberry, ipcamera, all).
@@ -136,7 +139,9 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
             took.as_secs_f64(),
             finished.display()
         )?;
-        return Ok(Verdict::Passed);
+        let floor = &workspace.matrix.glibc_floor;
+        let not_portable = check_portable(&finished, floor, style, out)?;
+        return verdict(true, &not_portable, out);
     }
 
     let took1 = build::build_once(&job, &run1, "1", &partial_path.join("run1"), &mut log)?;
@@ -188,9 +193,42 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
         took2.as_secs_f64(),
         run2.describe()
     )?;
+    let floor = &workspace.matrix.glibc_floor;
+    let mut not_portable = check_portable(&finished.join("run1"), floor, style, out)?;
+    not_portable.extend(check_portable(&finished.join("run2"), floor, style, out)?);
     let report = compare::compare(&finished.join("run1"), &finished.join("run2"), cores)?;
     super::tolerate_broken_pipe(compare::render(&report, style, out))?;
-    Ok(if report.passed {
+    verdict(report.passed, &not_portable, out)
+}
+
+/// Checks a finished build folder as `repro portable` does and prints the
+/// report; returns the folder's binaries that are not portable.
+fn check_portable(
+    dir: &Path,
+    floor: &GlibcVersion,
+    style: &Style,
+    out: &mut dyn Write,
+) -> Result<Vec<String>> {
+    let report = portable::check_folder(dir, floor)?;
+    super::tolerate_broken_pipe(portable::render(&report, style, out))?;
+    Ok(report
+        .not_portable()
+        .map(|a| format!("{}/{}", dir.display(), a.bin_path))
+        .collect())
+}
+
+/// The build's verdict: reproducible (when that was tested) and portable. A
+/// portability failure gets the last line, so it cannot hide above a PASSED.
+fn verdict(reproducible: bool, not_portable: &[String], out: &mut dyn Write) -> Result<Verdict> {
+    if !not_portable.is_empty() {
+        let names: Vec<String> = not_portable.iter().map(|n| escape_untrusted(n)).collect();
+        super::tolerate_broken_pipe(writeln!(
+            out,
+            "repro build FAILED: not portable: {}",
+            names.join(", ")
+        ))?;
+    }
+    Ok(if reproducible && not_portable.is_empty() {
         Verdict::Passed
     } else {
         Verdict::NotReproducible

@@ -26,10 +26,12 @@ pub struct Args {
     /// The profile of that target (all, core, camerahub, release).
     #[arg(long)]
     pub profile: String,
-    /// The toolchain's identity: for Nix, the toolchain's store path hash; for
-    /// cargo builds, the sha256 of `rustc -vV`.
-    #[arg(long)]
-    pub rust_digest: String,
+    /// The toolchain's identity, as DIGEST for every triple or TRIPLE=DIGEST
+    /// (repeatable) when triples were built by different toolchains. Nix
+    /// builds give `nix:<name>@<sha256 of its store path>`; cargo builds the
+    /// sha256 of `rustc -vV`.
+    #[arg(long = "rust-digest", value_name = "[TRIPLE=]DIGEST", required = true)]
+    pub rust_digests: Vec<String>,
     /// Names this build among others (Secluso numbers test runs 1 and 2).
     #[arg(long, default_value = "1")]
     pub run_id: String,
@@ -40,6 +42,45 @@ pub struct Args {
     /// The workspace's Cargo.toml (or its folder); found from the current folder by default.
     #[arg(long)]
     pub workspace: Option<PathBuf>,
+}
+
+/// `--rust-digest` values as triple → digest: a bare DIGEST names the
+/// toolchain of every triple not given its own with TRIPLE=DIGEST.
+fn digests_by_triple(given: &[String], triples: &[String]) -> Result<BTreeMap<String, String>> {
+    let mut default = None;
+    let mut by_triple = BTreeMap::new();
+    for value in given {
+        match value.split_once('=') {
+            Some((triple, digest)) => {
+                if !triples.iter().any(|t| t == triple) {
+                    bail!(
+                        "--rust-digest `{value}`: `{triple}` is not a triple of this build (its triples: {})",
+                        triples.join(", ")
+                    );
+                }
+                if by_triple
+                    .insert(triple.to_owned(), digest.to_owned())
+                    .is_some()
+                {
+                    bail!("--rust-digest given twice for {triple}");
+                }
+            }
+            None if default.is_some() => {
+                bail!(
+                    "--rust-digest without a triple given twice; name the triple as TRIPLE=DIGEST"
+                )
+            }
+            None => default = Some(value.clone()),
+        }
+    }
+    if let Some(default) = default {
+        for triple in triples {
+            by_triple
+                .entry(triple.clone())
+                .or_insert_with(|| default.clone());
+        }
+    }
+    Ok(by_triple)
 }
 
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
@@ -55,12 +96,13 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         };
         build_modes.insert(triple.to_owned(), mode.to_owned());
     }
+    let rust_digests = digests_by_triple(&args.rust_digests, &plan.triples)?;
     for skipped in &plan.skipped {
         eprintln!("{skipped}");
     }
     let build = BuildDescription {
         plan: &plan,
-        rust_digest: &args.rust_digest,
+        rust_digests,
         run_id: &args.run_id,
         build_modes,
     };

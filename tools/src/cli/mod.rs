@@ -7,6 +7,7 @@ pub mod compare;
 pub mod explain;
 pub mod manifest;
 pub mod matrix;
+pub mod portable;
 pub mod sums;
 pub mod verify;
 
