@@ -70,6 +70,7 @@ let
       pkgs = pkgsFor modes.${triple};
       craneLib = craneFor pkgs;
       groups = pure.depGroups triple;
+      args = commonArgs pkgs triple;
     in
     {
       vendorDir = craneLib.vendorCargoDeps { inherit src; };
@@ -78,7 +79,7 @@ let
         acc: groupName:
         let
           deps = pkgs.callPackage ./release-deps.nix { inherit craneLib; } {
-            commonArgs = commonArgs pkgs triple;
+            commonArgs = args;
             name = "${groupName}-${triple}";
             group = groups.${groupName};
           };
@@ -87,7 +88,7 @@ let
         // forEach groups.${groupName}.packages (
           package:
           pkgs.callPackage ./release-binary.nix { inherit craneLib; } {
-            commonArgs = commonArgs pkgs triple;
+            commonArgs = args;
             artifact = pure.artifact package triple;
             cargoArtifacts = deps;
             inherit (pure) cargoArgs;

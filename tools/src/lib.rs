@@ -33,6 +33,15 @@ pub mod exit {
 }
 
 impl Verdict {
+    /// Passed when the check passed, otherwise not reproducible (a DIFF or FAIL).
+    pub fn from_passed(passed: bool) -> Verdict {
+        if passed {
+            Verdict::Passed
+        } else {
+            Verdict::NotReproducible
+        }
+    }
+
     pub fn exit_code(self) -> i32 {
         match self {
             Verdict::Passed => exit::PASSED,

@@ -36,26 +36,8 @@ pub fn describe(workspace: &Workspace, dir: &Path, build: &BuildDescription) -> 
             ),
         }
     }
-    for triple in build.rust_digests.keys() {
-        if !build.plan.triples.contains(triple) {
-            bail!(
-                "toolchain digest given for `{triple}`, which {}-{} does not build (its triples: {})",
-                build.plan.target,
-                build.plan.profile,
-                build.plan.triples.join(", ")
-            );
-        }
-    }
-    for triple in build.build_modes.keys() {
-        if !build.plan.triples.contains(triple) {
-            bail!(
-                "build mode given for `{triple}`, which {}-{} does not build (its triples: {})",
-                build.plan.target,
-                build.plan.profile,
-                build.plan.triples.join(", ")
-            );
-        }
-    }
+    only_planned_triples(build.plan, "toolchain digest", build.rust_digests.keys())?;
+    only_planned_triples(build.plan, "build mode", build.build_modes.keys())?;
     let lock_path = workspace.lock_path();
     let lock_sha = hashing::sha256_file(&lock_path).map_err(|e| {
         anyhow::anyhow!(
@@ -116,6 +98,25 @@ pub fn describe(workspace: &Workspace, dir: &Path, build: &BuildDescription) -> 
     };
     manifest.sort_artifacts();
     Ok(manifest)
+}
+
+/// Refuses a per-triple value (`what`) given for a triple the plan does not build.
+fn only_planned_triples<'a>(
+    plan: &Plan,
+    what: &str,
+    triples: impl IntoIterator<Item = &'a String>,
+) -> Result<()> {
+    for triple in triples {
+        if !plan.triples.contains(triple) {
+            bail!(
+                "{what} given for `{triple}`, which {}-{} does not build (its triples: {})",
+                plan.target,
+                plan.profile,
+                plan.triples.join(", ")
+            );
+        }
+    }
+    Ok(())
 }
 
 /// The build's time as `YYYY-MM-DDTHH:MM:SSZ`: SOURCE_DATE_EPOCH when set (so

@@ -78,15 +78,13 @@ bin = "stamp-bin"
 }
 
 fn build(ws: &Path, out: &Path, extra: &[&str]) -> Run {
+    build_without_retest(ws, out, &[&["--test-reproduce"], extra].concat())
+}
+
+/// `repro build` of the fixture's host-all, without the self-test unless `extra` asks.
+fn build_without_retest(ws: &Path, out: &Path, extra: &[&str]) -> Run {
     run(repro()
-        .args([
-            "build",
-            "--target",
-            "host",
-            "--profile",
-            "all",
-            "--test-reproduce",
-        ])
+        .args(["build", "--target", "host", "--profile", "all"])
         .args(extra)
         .arg("--workspace")
         .arg(ws)
@@ -269,19 +267,7 @@ fn a_binary_that_is_not_portable_fails_the_build_and_is_named() {
     );
 
     // Without --test-reproduce the one build is checked the same way.
-    let r = run(repro()
-        .args([
-            "build",
-            "--target",
-            "host",
-            "--profile",
-            "all",
-            "--workspace",
-        ])
-        .arg(&ws)
-        .arg("--out")
-        .arg(tmp.join("single"))
-        .env("SOURCE_DATE_EPOCH", "1700000000"));
+    let r = build_without_retest(&ws, &tmp.join("single"), &[]);
     assert_eq!(r.code, 1, "{}\n{}", r.stdout, r.stderr);
     assert!(r.stdout.contains(&fail), "{}", r.stdout);
     assert!(

@@ -53,20 +53,18 @@ let
         PATH = builtins.concatStringsSep ":" (map (d: "${d}/bin") ((env.nativeBuildInputs or [ ]) ++ [ tools ]));
       }
     );
-  toolchain = derivation {
-    name = "rust-minimal-1.95.0";
-    inherit system;
-    builder = "${tools}/bin/sh";
-    args = [ "-c" "mkdir -p $out/bin && install -m 0755 ${host}/cargo $out/bin/cargo" ];
-    PATH = "${tools}/bin";
-  };
-  repro = derivation {
-    name = "repro";
-    inherit system;
-    builder = "${tools}/bin/sh";
-    args = [ "-c" "mkdir -p $out/bin && install -m 0755 ${host}/repro $out/bin/repro" ];
-    PATH = "${tools}/bin";
-  };
+  # A derivation holding one executable, $out/bin/<name>, copied from `from`.
+  withBin =
+    drvName: from: name: more:
+    derivation {
+      name = drvName;
+      inherit system;
+      builder = "${tools}/bin/sh";
+      args = [ "-c" "mkdir -p $out/bin && install -m 0755 ${from} $out/bin/${name}${more}" ];
+      PATH = "${tools}/bin";
+    };
+  toolchain = withBin "rust-minimal-1.95.0" "${host}/cargo" "cargo" "";
+  repro = withBin "repro" "${host}/repro" "repro" "";
   pure = import ../../../nix/lib { cargoToml = builtins.fromTOML (builtins.readFile (workspace + "/Cargo.toml")); };
   plan = pure.plan target profile;
   src = builtins.path { path = workspace; name = "source"; };
@@ -74,15 +72,9 @@ let
   perBinary = builtins.listToAttrs (
     map (a: {
       name = a.binPath;
-      value = derivation {
-        name = "camhub-bin-${a.package}-${a.triple}";
-        inherit system;
-        builder = "${tools}/bin/sh";
-        args = [ "-c" "mkdir -p $out/bin && install -m 0755 ${bins}/${a.binPath} $out/bin/${a.cargoBin}${
-          if embedToolchainPath then " && echo ${toolchain}/lib >> $out/bin/${a.cargoBin}" else ""
-        }" ];
-        PATH = "${tools}/bin";
-      };
+      value = withBin "camhub-bin-${a.package}-${a.triple}" "${bins}/${a.binPath}" a.cargoBin (
+        if embedToolchainPath then " && echo ${toolchain}/lib >> $out/bin/${a.cargoBin}" else ""
+      );
     }) plan.artifacts
   );
   rustDigest = if digest == "pure" then pure.rustDigest toolchain else "nix:${baseNameOf "${toolchain}"}";

@@ -228,9 +228,7 @@ fn verdict(reproducible: bool, not_portable: &[String], out: &mut dyn Write) -> 
             names.join(", ")
         ))?;
     }
-    Ok(if reproducible && not_portable.is_empty() {
-        Verdict::Passed
-    } else {
-        Verdict::NotReproducible
-    })
+    Ok(Verdict::from_passed(
+        reproducible && not_portable.is_empty(),
+    ))
 }

@@ -53,9 +53,5 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
         portable::render(&report, style, out)
     };
     super::tolerate_broken_pipe(written)?;
-    Ok(if report.portable {
-        Verdict::Passed
-    } else {
-        Verdict::NotReproducible
-    })
+    Ok(Verdict::from_passed(report.portable))
 }

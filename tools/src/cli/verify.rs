@@ -47,9 +47,5 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
         attest::render(&report, style, out)
     };
     super::tolerate_broken_pipe(written)?;
-    Ok(if report.passed {
-        Verdict::Passed
-    } else {
-        Verdict::NotReproducible
-    })
+    Ok(Verdict::from_passed(report.passed))
 }
