@@ -1,21 +1,28 @@
 //! camhub-server: stores sealed clips uploaded by cameras and serves them to
 //! viewing clients. It never sees a clip's content: clips are sealed on the hub.
 
+mod config;
+mod conn;
 mod routes;
+mod store;
 
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
-use hubcore::config::{self, ServerConfig};
 
 /// Stores sealed clips from cameras and serves them to viewing clients.
 ///
 /// Cameras upload with POST /clips/<camera>/<name> and their upload token;
 /// clients list with GET /clips/<camera> and download with
-/// GET /clips/<camera>/<name> and a viewing token (Authorization: Bearer).
+/// GET /clips/<camera>/<name> and a viewing token (Authorization: Bearer)
+/// that the config gives that camera.
+///
+/// Exit codes: 1 the server could not run (cannot listen, data folder
+/// unusable), 2 the config or the command line is unusable.
 #[derive(Debug, Parser)]
 #[command(version)]
 struct Cli {
@@ -28,51 +35,75 @@ struct Cli {
     /// Request-handling threads.
     #[arg(long, default_value_t = 4)]
     threads: usize,
+    /// Connections served at once; more are answered 503 at once.
+    #[arg(long, default_value_t = 128)]
+    max_connections: usize,
+    /// How long a client may take to send a request's head.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    header_timeout: Duration,
+    /// How long a connection may move no byte either way (a client that
+    /// stops sending an upload, or stops reading a download).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    idle_timeout: Duration,
+    /// How long a whole upload may take.
+    #[arg(long, default_value = "10m", value_parser = humantime::parse_duration)]
+    body_timeout: Duration,
 }
 
 fn run(cli: &Cli) -> Result<()> {
-    let mut server_config: ServerConfig = config::load(&cli.config)?;
+    let mut settings = config::load(&cli.config)?;
     if let Some(listen) = &cli.listen {
-        server_config.listen = listen.clone();
+        settings.listen = listen.clone();
     }
-    server_config.data_dir = config::relative_to(&cli.config, &server_config.data_dir);
-    std::fs::create_dir_all(&server_config.data_dir).with_context(|| {
+    std::fs::create_dir_all(&settings.data_dir).with_context(|| {
         format!(
             "{}: cannot create the data folder",
-            server_config.data_dir.display()
+            settings.data_dir.display()
         )
     })?;
-    let http = tiny_http::Server::http(&server_config.listen)
-        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", server_config.listen))?;
-    let addr = http.server_addr().to_ip().context("not an IP listener")?;
-    let mut stdout = std::io::stdout().lock();
-    writeln!(stdout, "listening on http://{addr}")?;
-    stdout.flush()?;
-    drop(stdout);
-
-    let http = Arc::new(http);
-    let state = Arc::new(server_config);
-    let workers: Vec<_> = (0..cli.threads.max(1))
-        .map(|_| {
-            let (http, state) = (Arc::clone(&http), Arc::clone(&state));
-            std::thread::spawn(move || {
-                while let Ok(request) = http.recv() {
-                    routes::handle(&state, request);
-                }
-            })
-        })
-        .collect();
-    for worker in workers {
-        let _ = worker.join();
+    for path in store::remove_unfinished_uploads(&settings.data_dir).with_context(|| {
+        format!(
+            "{}: cannot clean unfinished uploads",
+            settings.data_dir.display()
+        )
+    })? {
+        routes::log_error(&format!("removed an unfinished upload: {}", path.display()));
     }
-    Ok(())
+    let listener = std::net::TcpListener::bind(&settings.listen)
+        .with_context(|| format!("cannot listen on {}", settings.listen))?;
+    listener.set_nonblocking(true)?;
+    let addr = listener.local_addr()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(cli.threads.max(1))
+        .enable_all()
+        .build()
+        .context("cannot start the runtime")?;
+    let limits = conn::Limits {
+        max_connections: cli.max_connections.max(1),
+        header_timeout: cli.header_timeout,
+        idle_timeout: cli.idle_timeout,
+    };
+    let state = Arc::new(routes::State {
+        settings,
+        body_timeout: cli.body_timeout,
+    });
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "listening on http://{addr}")?;
+        stdout.flush()?;
+        drop(stdout);
+        conn::serve(listener, state, limits).await;
+        Ok(())
+    })
 }
 
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(&cli) {
         eprintln!("camhub-server: {e:#}");
-        std::process::exit(1);
+        let unusable_config = e.downcast_ref::<config::ConfigError>().is_some();
+        std::process::exit(if unusable_config { 2 } else { 1 });
     }
 }
 
@@ -81,12 +112,5 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         <super::Cli as clap::CommandFactory>::command().debug_assert();
-    }
-
-    #[test]
-    fn binds_to_loopback_unless_told_otherwise() {
-        let config: hubcore::config::ServerConfig =
-            serde_json::from_str(r#"{"data_dir":"d","cameras":{},"clients":{}}"#).unwrap();
-        assert_eq!(config.listen, "127.0.0.1:8080");
     }
 }

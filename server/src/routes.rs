@@ -1,147 +1,167 @@
 //! The HTTP routes. Every response is decided here; the handler never panics
-//! on client input.
+//! on client input, and refuses a request before reading its body.
 
-use std::fs;
-use std::io::{Read, Write};
-use std::path::Path;
+use std::io::Write;
+use std::time::Duration;
 
-use hubcore::config::{ServerConfig, write_private_file};
+use http_body_util::{BodyExt, Full, combinators::BoxBody};
 use hubcore::is_safe_name;
 use hubcore::secret::constant_time_eq;
-use tiny_http::{Header, Method, Request, Response};
+use hyper::body::{Bytes, Incoming};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
 
-type Reply = Response<std::io::Cursor<Vec<u8>>>;
+use crate::config::Settings;
+use crate::store;
 
-fn text(status: u16, body: &str) -> Reply {
-    Response::from_string(format!("{body}\n")).with_status_code(status)
+pub type Body = BoxBody<Bytes, std::io::Error>;
+
+pub struct State {
+    pub settings: Settings,
+    /// The whole upload body must arrive within this.
+    pub body_timeout: Duration,
 }
 
-fn bearer(request: &Request) -> Option<String> {
+pub fn text(status: u16, body: &str) -> Response<Body> {
+    let mut response = Response::new(
+        Full::new(Bytes::from(format!("{body}\n")))
+            .map_err(|never| match never {})
+            .boxed(),
+    );
+    *response.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::BAD_REQUEST);
+    response
+}
+
+pub fn json(value: &serde_json::Value) -> Response<Body> {
+    let mut response = text(200, &value.to_string());
+    response
+        .headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    response
+}
+
+/// Request data in the log is escaped, so a request cannot forge log lines or
+/// send terminal escapes to whoever reads the log.
+pub fn escape(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if c.is_control() || c == '\\' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+pub fn log_request(method: &str, path: &str, status: u16) {
+    let _ = writeln!(
+        std::io::stdout().lock(),
+        "{} {} {status}",
+        escape(method),
+        escape(path)
+    );
+}
+
+/// Server-side detail (paths, OS errors) goes to the log, never in a reply.
+pub fn log_error(message: &str) {
+    let _ = writeln!(
+        std::io::stderr().lock(),
+        "camhub-server: {}",
+        escape(message)
+    );
+}
+
+fn bearer(request: &Request<Incoming>) -> Option<&str> {
     request
         .headers()
-        .iter()
-        .find(|h| h.field.equiv("Authorization"))
-        .and_then(|h| h.value.as_str().strip_prefix("Bearer ").map(str::to_owned))
+        .get(AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .strip_prefix("Bearer ")
 }
 
-fn is_camera(config: &ServerConfig, camera: &str, token: Option<&str>) -> bool {
-    match (config.cameras.get(camera), token) {
+fn is_camera(settings: &Settings, camera: &str, token: Option<&str>) -> bool {
+    match (settings.cameras.get(camera), token) {
         (Some(expected), Some(given)) => constant_time_eq(expected.as_bytes(), given.as_bytes()),
         _ => false,
     }
 }
 
-fn is_client(config: &ServerConfig, token: Option<&str>) -> bool {
-    token.is_some_and(|given| {
-        // Check every client so the time taken does not say which one matched.
-        config.clients.values().fold(false, |found, expected| {
-            found | constant_time_eq(expected.as_bytes(), given.as_bytes())
-        })
-    })
+enum Viewing {
+    Allowed,
+    /// A valid viewing token, but not for this camera.
+    OtherCamera,
+    Unknown,
 }
 
-pub fn handle(config: &ServerConfig, mut request: Request) {
+fn viewing(settings: &Settings, camera: &str, token: Option<&str>) -> Viewing {
+    let Some(given) = token else {
+        return Viewing::Unknown;
+    };
+    // Check every viewer so the time taken does not say which one matched.
+    let matched = settings.viewers.iter().fold(None, |found, viewer| {
+        let same = constant_time_eq(viewer.token.as_bytes(), given.as_bytes());
+        if same { Some(viewer) } else { found }
+    });
+    match matched {
+        Some(viewer) if viewer.cameras.contains(camera) => Viewing::Allowed,
+        Some(_) => Viewing::OtherCamera,
+        None => Viewing::Unknown,
+    }
+}
+
+pub async fn handle(state: &State, request: Request<Incoming>) -> Response<Body> {
     let method = request.method().clone();
-    let url = request.url().to_owned();
-    let reply = route(config, &mut request);
-    let status = reply.status_code().0;
-    let _ = request.respond(reply);
-    let _ = writeln!(std::io::stdout().lock(), "{method} {url} {status}");
+    let path = request.uri().path().to_owned();
+    let mut response = route(state, request).await;
+    log_request(method.as_str(), &path, response.status().as_u16());
+    if !response.status().is_success() {
+        // A refused body stays unread; the connection ends with the reply.
+        response
+            .headers_mut()
+            .insert(hyper::header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    response
 }
 
-fn route(config: &ServerConfig, request: &mut Request) -> Reply {
-    let url = request.url().to_owned();
-    let parts: Vec<&str> = url.trim_start_matches('/').split('/').collect();
-    let token = bearer(request);
+async fn route(state: &State, request: Request<Incoming>) -> Response<Body> {
+    let settings = &state.settings;
+    let path = request.uri().path().to_owned();
+    let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+    let token = bearer(&request);
     match (request.method(), parts.as_slice()) {
-        (Method::Get, ["health"]) => text(200, "ok"),
-        (Method::Post, ["clips", camera, name]) => {
+        (&Method::GET, ["health"]) => text(200, "ok"),
+        (&Method::POST, ["clips", camera, name]) => {
             if !is_safe_name(camera) || !is_safe_name(name) {
                 return text(
                     400,
                     "camera and clip names are letters, digits, '-', '_' and '.'",
                 );
             }
-            if !is_camera(config, camera, token.as_deref()) {
+            if !is_camera(settings, camera, token) {
                 return text(401, "a camera's upload token is required");
             }
-            upload(config, request, camera, name)
+            let (camera, name) = (camera.to_string(), name.to_string());
+            store::upload(state, request, &camera, &name).await
         }
-        (Method::Get, ["clips", camera]) => {
-            if !is_client(config, token.as_deref()) {
-                return text(401, "a viewing token is required");
+        (&Method::GET, ["clips", camera] | ["clips", camera, _]) => {
+            match viewing(settings, camera, token) {
+                Viewing::Unknown => return text(401, "a viewing token is required"),
+                Viewing::OtherCamera => {
+                    return text(403, "this viewing token does not cover that camera");
+                }
+                Viewing::Allowed => {}
             }
-            if !is_safe_name(camera) {
-                return text(400, "bad camera name");
-            }
-            list(&config.data_dir.join(camera))
-        }
-        (Method::Get, ["clips", camera, name]) => {
-            if !is_client(config, token.as_deref()) {
-                return text(401, "a viewing token is required");
-            }
-            if !is_safe_name(camera) || !is_safe_name(name) {
-                return text(400, "bad camera or clip name");
-            }
-            match fs::read(config.data_dir.join(camera).join(name)) {
-                Ok(bytes) => Response::from_data(bytes),
-                Err(_) => text(404, "no such clip"),
+            match parts.as_slice() {
+                [_, camera] => store::list(settings, camera).await,
+                [_, camera, name] if is_safe_name(name) => {
+                    store::download(settings, camera, name).await
+                }
+                _ => text(400, "bad clip name"),
             }
         }
         (_, ["health"] | ["clips", ..]) => text(405, "method not allowed"),
         _ => text(404, "not found"),
     }
-}
-
-fn upload(config: &ServerConfig, request: &mut Request, camera: &str, name: &str) -> Reply {
-    let max = config.max_upload_bytes;
-    if request.body_length().is_some_and(|n| n as u64 > max) {
-        return text(413, &format!("a clip may be at most {max} bytes"));
-    }
-    // The declared length can be absent (chunked) or wrong: read at most one byte past the limit.
-    let mut body = Vec::new();
-    if request
-        .as_reader()
-        .take(max + 1)
-        .read_to_end(&mut body)
-        .is_err()
-    {
-        return text(400, "the upload was cut off");
-    }
-    if body.len() as u64 > max {
-        return text(413, &format!("a clip may be at most {max} bytes"));
-    }
-    let dir = config.data_dir.join(camera);
-    if let Err(e) = fs::create_dir_all(&dir) {
-        return text(500, &format!("cannot store clips: {e}"));
-    }
-    let path = dir.join(name);
-    if Path::new(&path).exists() {
-        return text(409, "a clip with that name exists");
-    }
-    match write_private_file(&path, &body, false) {
-        Ok(()) => text(201, "stored"),
-        Err(_) if path.exists() => text(409, "a clip with that name exists"),
-        Err(e) => text(500, &format!("cannot store the clip: {e:#}")),
-    }
-}
-
-fn list(dir: &Path) -> Reply {
-    let mut clips: Vec<(String, u64)> = fs::read_dir(dir)
-        .into_iter()
-        .flatten()
-        .filter_map(|e| {
-            let e = e.ok()?;
-            let name = e.file_name().into_string().ok()?;
-            let meta = e.metadata().ok()?;
-            (is_safe_name(&name) && meta.is_file()).then_some((name, meta.len()))
-        })
-        .collect();
-    clips.sort();
-    let json: Vec<_> = clips
-        .iter()
-        .map(|(name, size)| serde_json::json!({ "name": name, "size": size }))
-        .collect();
-    let header = Header::from_bytes("Content-Type", "application/json").expect("static header");
-    Response::from_string(serde_json::Value::from(json).to_string()).with_header(header)
 }

@@ -1,81 +1,8 @@
 //! The server binary on 127.0.0.1 with a real HTTP client.
 
-use std::io::{BufRead, BufReader};
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+mod common;
 
-const CAMERA: &str = "cam-token";
-const CLIENT: &str = "viewer-token";
-
-struct Server {
-    child: Child,
-    url: String,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn start(dir: &Path, max_upload: u64) -> Server {
-    let config = serde_json::json!({
-        "listen": "127.0.0.1:0",
-        "data_dir": "data",
-        "max_upload_bytes": max_upload,
-        "cameras": { "porch": CAMERA },
-        "clients": { "phone": CLIENT, "laptop": "other-viewer" }
-    });
-    std::fs::write(dir.join("server.json"), config.to_string()).unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_server"))
-        .arg("--config")
-        .arg(dir.join("server.json"))
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut first)
-        .unwrap();
-    let url = first
-        .trim()
-        .strip_prefix("listening on ")
-        .expect("announces its address")
-        .to_owned();
-    assert!(url.starts_with("http://127.0.0.1:"), "{url}");
-    Server { child, url }
-}
-
-fn agent() -> ureq::Agent {
-    // Statuses are what these tests check, so they are not errors here.
-    ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
-
-fn post(s: &Server, path: &str, token: &str, body: &[u8]) -> u16 {
-    agent()
-        .post(format!("{}{path}", s.url))
-        .header("Authorization", &format!("Bearer {token}"))
-        .send(body)
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
-fn get(s: &Server, path: &str, token: &str) -> (u16, Vec<u8>) {
-    let mut response = agent()
-        .get(format!("{}{path}", s.url))
-        .header("Authorization", &format!("Bearer {token}"))
-        .call()
-        .unwrap();
-    (
-        response.status().as_u16(),
-        response.body_mut().read_to_vec().unwrap(),
-    )
-}
+use common::{CAMERA, CLIENT, OTHER_CLIENT, get, post, start};
 
 #[test]
 fn cameras_upload_and_clients_list_and_download() {
@@ -97,7 +24,7 @@ fn cameras_upload_and_clients_list_and_download() {
         serde_json::json!([{"name": "clip-1.mjpeg", "size": 10}, {"name": "clip-2.mjpeg", "size": 11}])
     );
     assert_eq!(
-        get(&s, "/clips/porch/clip-2.mjpeg", "other-viewer"),
+        get(&s, "/clips/porch/clip-2.mjpeg", OTHER_CLIENT),
         (200, b"sealed two!".to_vec())
     );
     assert_eq!(
@@ -135,30 +62,5 @@ fn oversized_and_badly_named_uploads_are_refused_and_leave_nothing() {
     assert_eq!(post(&s, "/clips/porch/.hidden", CAMERA, b"x"), 400);
     assert_eq!(post(&s, "/clips/porch/..", CAMERA, b"x"), 400);
     assert_eq!(post(&s, "/clips/porch/a%2F..%2F..%2Fx", CAMERA, b"x"), 400);
-    let names: Vec<_> = std::fs::read_dir(dir.path().join("data/porch"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(names, ["ok"]);
-}
-
-#[test]
-fn a_bad_config_is_a_clear_error() {
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("server.json"),
-        r#"{"data_dir":"d","cameras":{}}"#,
-    )
-    .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_server"))
-        .arg("--config")
-        .arg(dir.path().join("server.json"))
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8(out.stderr).unwrap();
-    assert!(
-        stderr.contains("server.json: not a valid config file: missing field `clients`"),
-        "{stderr}"
-    );
+    assert_eq!(common::files(&dir.path().join("data/porch")), ["ok"]);
 }
