@@ -285,7 +285,7 @@ impl<'de> Visitor<'de> for StrictVisitor {
         while let Some(key) = map.next_key::<String>()? {
             if object.contains_key(&key) {
                 return Err(de::Error::custom(format_args!(
-                    "key `{key}` is given twice; fix: keep one"
+                    "duplicate key `{key}`; fix: remove one of the two `{key}` keys"
                 )));
             }
             let StrictValue(value) = map.next_value()?;
@@ -337,7 +337,7 @@ mod tests {
         ))
         .unwrap_err();
         assert!(
-            format!("{dup:#}").contains("key `porch` is given twice"),
+            format!("{dup:#}").contains("duplicate key `porch`; fix: remove one"),
             "{dup:#}"
         );
         let unknown = parse(&format!(

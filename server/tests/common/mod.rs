@@ -198,7 +198,12 @@ pub fn get(s: &Server, path: &str, token: &str) -> (u16, Vec<u8>) {
         .unwrap();
     (
         response.status().as_u16(),
-        response.body_mut().read_to_vec().unwrap(),
+        response
+            .body_mut()
+            .with_config()
+            .limit(1 << 30)
+            .read_to_vec()
+            .unwrap(),
     )
 }
 
