@@ -331,6 +331,16 @@ mod tests {
     }
 
     #[test]
+    fn binds_to_loopback_unless_told_otherwise() {
+        let settings = parse(&format!(
+            r#"{{"data_dir":"d","cameras":{{"porch":"{CAMERA}"}},"clients":{{}}}}"#
+        ))
+        .unwrap();
+        assert_eq!(settings.listen, "127.0.0.1:8080");
+        assert_eq!(settings.max_upload_bytes, 64 << 20);
+    }
+
+    #[test]
     fn nested_duplicate_keys_and_unknown_client_fields_are_refused() {
         let dup = parse(&format!(
             r#"{{"data_dir":"d","cameras":{{"porch":"{CAMERA}","porch":"{CAMERA}x"}},"clients":{{}}}}"#
