@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use hubcore::config::{self, ClientConfig, HubConfig, MotionConfig, ServerConfig};
+use hubcore::config::{
+    self, ClientConfig, HubConfig, MotionConfig, ServerConfig, StreamConfig, UploadConfig,
+};
 use hubcore::secret;
 
 /// Creates the credentials and config files for a hub, the server and a viewing client.
@@ -102,6 +104,8 @@ fn new_configs(
         camera_command: None,
         camera_url: camera_url.map(str::to_owned),
         motion: MotionConfig::default(),
+        upload: UploadConfig::default(),
+        stream: StreamConfig::default(),
     };
     let server = ServerConfig {
         listen: "127.0.0.1:8080".into(),
