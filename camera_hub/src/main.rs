@@ -22,6 +22,10 @@ const ABOUT: &str = "camhub-ip: records clips around motion from an IP camera's 
 #[command(version, about = ABOUT)]
 struct Cli {
     /// The hub's config file, as written by `camhub-config new`.
+    ///
+    /// Exit codes: 0 the camera stopped, 1 an error (a bad config, or a
+    /// camera that failed or could not be reached; the clip being recorded
+    /// is sealed and kept first).
     #[arg(long, default_value = "hub.json")]
     config: PathBuf,
 }
@@ -42,7 +46,10 @@ fn open_source(config: &HubConfig) -> Result<Box<dyn FrameSource>> {
             "the config has no `camera_url`; the IP camera hub reads the camera's MJPEG stream from it"
         );
     };
-    Ok(Box::new(camera_hub::source::HttpSource::connect(url)?))
+    Ok(Box::new(camera_hub::source::HttpSource::connect(
+        url,
+        &config.stream,
+    )?))
 }
 
 fn run(cli: &Cli) -> Result<()> {
@@ -50,7 +57,7 @@ fn run(cli: &Cli) -> Result<()> {
     let hub = Hub::new(&cli.config, hub_config.clone())?;
     let mut source = open_source(&hub_config)
         .map_err(|e| e.context(format!("{}: camera source", cli.config.display())))?;
-    hub.run(source.as_mut(), &mut std::io::stdout().lock())?;
+    hub.run(source.as_mut())?;
     Ok(())
 }
 

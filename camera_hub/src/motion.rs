@@ -9,8 +9,20 @@ const GRID_W: usize = 16;
 const GRID_H: usize = 12;
 
 /// Mean brightness of each cell of a GRID_W × GRID_H grid over the frame.
-pub fn brightness_grid(jpeg: &[u8]) -> Result<Vec<u8>> {
+/// A frame declaring more than `max_pixels` is refused from its header,
+/// before anything is decoded or allocated for it.
+pub fn brightness_grid(jpeg: &[u8], max_pixels: u64) -> Result<Vec<u8>> {
     let mut decoder = Decoder::new(jpeg);
+    decoder.read_info().context("not a decodable JPEG frame")?;
+    let declared = decoder.info().context("JPEG frame without a header")?;
+    let pixels = u64::from(declared.width) * u64::from(declared.height);
+    if pixels > max_pixels {
+        anyhow::bail!(
+            "the frame declares {}x{} pixels, more than motion.max_frame_pixels ({max_pixels})",
+            declared.width,
+            declared.height
+        );
+    }
     // Decode at reduced size (DCT scaling): motion does not need full resolution.
     decoder
         .scale(160, 120)
@@ -60,7 +72,7 @@ impl MotionDetector {
 
     /// Whether this frame moved against the previous decodable one.
     pub fn moved(&mut self, jpeg: &[u8]) -> Result<bool> {
-        let grid = brightness_grid(jpeg)?;
+        let grid = brightness_grid(jpeg, self.config.max_frame_pixels)?;
         let moved = self.previous.as_ref().is_some_and(|prev| {
             let changed = prev
                 .iter()

@@ -1,6 +1,8 @@
 //! camhub-config: creates the matching config files for a hub, the server and
 //! a viewing client, prints a pairing QR code, and opens downloaded clips.
 
+mod files;
+
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
@@ -8,7 +10,9 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
-use hubcore::config::{self, ClientConfig, HubConfig, MotionConfig, ServerConfig};
+use hubcore::config::{
+    self, ClientConfig, HubConfig, MotionConfig, ServerConfig, StreamConfig, UploadConfig,
+};
 use hubcore::secret;
 
 /// Creates the credentials and config files for a hub, the server and a viewing client.
@@ -24,7 +28,8 @@ enum Command {
     /// Write hub.json, server.json and client.json with fresh random tokens and key.
     ///
     /// The hub and the client share the clip key; the server only ever gets
-    /// tokens, never the key. Existing files are kept unless --force.
+    /// tokens, never the key. Existing files are kept unless --force; the
+    /// three are written together or not at all.
     New {
         /// The folder to write the three files to.
         #[arg(long, default_value = ".")]
@@ -63,6 +68,9 @@ enum Command {
         /// Where to write the MJPEG clip.
         #[arg(long, short)]
         out: PathBuf,
+        /// Replace the --out file if it exists.
+        #[arg(long)]
+        force: bool,
     },
 }
 
@@ -79,23 +87,8 @@ fn new_configs(
             bail!("{what} `{name}` must be letters, digits, '-', '_' or '.'");
         }
     }
-    if !server_url.starts_with("http://") && !server_url.starts_with("https://") {
-        bail!(
-            "--server-url `{server_url}` must start with https:// (or http:// on a trusted network)"
-        );
-    }
+    hubcore::server_url::check(server_url).context("--server-url")?;
     let paths = ["hub.json", "server.json", "client.json"].map(|f| out.join(f));
-    let existing: Vec<String> = paths
-        .iter()
-        .filter(|p| p.exists())
-        .map(|p| p.display().to_string())
-        .collect();
-    if !existing.is_empty() && !force {
-        bail!(
-            "{} already exist(s); nothing was written. Pass --force to replace them",
-            existing.join(", ")
-        );
-    }
     fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
     let (camera_token, client_token, key) = (
         secret::random_hex32()?,
@@ -111,6 +104,8 @@ fn new_configs(
         camera_command: None,
         camera_url: camera_url.map(str::to_owned),
         motion: MotionConfig::default(),
+        upload: UploadConfig::default(),
+        stream: StreamConfig::default(),
     };
     let server = ServerConfig {
         listen: "127.0.0.1:8080".into(),
@@ -125,10 +120,19 @@ fn new_configs(
         token: client_token,
         key,
     };
-    // Each file is written whole or not at all; all three were checked up front.
-    config::write_private_file(&paths[0], &config::to_json(&hub), force)?;
-    config::write_private_file(&paths[1], &config::to_json(&server), force)?;
-    config::write_private_file(&paths[2], &config::to_json(&client), force)?;
+    let (hub, server, client_json) = (
+        config::to_json(&hub),
+        config::to_json(&server),
+        config::to_json(&client),
+    );
+    files::write_all_or_none(
+        &[
+            (&paths[0], &hub),
+            (&paths[1], &server),
+            (&paths[2], &client_json),
+        ],
+        force,
+    )?;
     Ok(client)
 }
 
@@ -181,6 +185,7 @@ fn run(cli: Cli) -> Result<()> {
             client: client_path,
             clip,
             out: target,
+            force,
         } => {
             let client: ClientConfig = config::load(&client_path)?;
             let key = secret::key_from_hex(&client.key)
@@ -189,20 +194,41 @@ fn run(cli: Cli) -> Result<()> {
                 .file_name()
                 .and_then(|n| n.to_str())
                 .context("the clip path has no file name")?;
-            let sealed =
-                fs::read(&clip).with_context(|| format!("{}: cannot read", clip.display()))?;
+            let sealed = files::read_regular(&clip, MAX_CLIP_BYTES)?;
             let plain = hubcore::clip::open(&key, &client.camera_id, name, &sealed)
                 .with_context(|| format!("{}", clip.display()))?;
-            config::write_private_file(&target, &plain, false)?;
+            files::write_all_or_none(&[(&target, &plain)], force)?;
             writeln!(out, "wrote {} ({} bytes)", target.display(), plain.len())?;
         }
     }
     Ok(())
 }
 
+/// Far above any clip a hub records (it splits clips well below the server's limit).
+const MAX_CLIP_BYTES: u64 = 1 << 30;
+
+/// Control characters from paths and arguments shown escaped, so an error
+/// line cannot drive the terminal.
+fn escape_control(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_control() {
+                c.escape_debug().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 fn main() {
     if let Err(e) = run(Cli::parse()) {
-        eprintln!("camhub-config: {e:#}");
+        if e.downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+        {
+            return;
+        }
+        eprintln!("camhub-config: {}", escape_control(&format!("{e:#}")));
         std::process::exit(1);
     }
 }

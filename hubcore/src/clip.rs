@@ -22,19 +22,45 @@ pub fn seal(
     clip_name: &str,
     plaintext: &[u8],
 ) -> Result<Vec<u8>> {
+    seal_parts(raw_key, camera_id, clip_name, [plaintext])
+}
+
+/// The sealed size of a clip of `plain_len` bytes.
+pub const fn sealed_len(plain_len: u64) -> u64 {
+    (MAGIC.len() + NONCE_LEN + TAG_LEN) as u64 + plain_len
+}
+
+const TAG_LEN: usize = 16;
+
+/// Seals the concatenation of `parts` (a clip's frames) in one buffer: each
+/// part is copied in and then dropped by the caller's iterator, and the
+/// cipher works in place, so sealing needs about one clip's worth of memory.
+pub fn seal_parts<P: AsRef<[u8]>>(
+    raw_key: &[u8; 32],
+    camera_id: &str,
+    clip_name: &str,
+    parts: impl IntoIterator<Item = P>,
+) -> Result<Vec<u8>> {
     let mut nonce = [0u8; NONCE_LEN];
     SystemRandom::new()
         .fill(&mut nonce)
         .map_err(|_| anyhow::anyhow!("the system's random number generator failed"))?;
-    let mut body = plaintext.to_vec();
-    key(raw_key)
-        .seal_in_place_append_tag(
+    let mut sealed = Vec::new();
+    sealed.extend_from_slice(MAGIC);
+    sealed.extend_from_slice(&nonce);
+    for part in parts {
+        sealed.extend_from_slice(part.as_ref());
+    }
+    let header = MAGIC.len() + NONCE_LEN;
+    let tag = key(raw_key)
+        .seal_in_place_separate_tag(
             Nonce::assume_unique_for_key(nonce),
             Aad::from(aad(camera_id, clip_name)),
-            &mut body,
+            &mut sealed[header..],
         )
         .map_err(|_| anyhow::anyhow!("sealing the clip failed"))?;
-    Ok([MAGIC.as_slice(), &nonce, &body].concat())
+    sealed.extend_from_slice(tag.as_ref());
+    Ok(sealed)
 }
 
 pub fn open(
@@ -81,6 +107,10 @@ mod tests {
         *altered.last_mut().unwrap() ^= 1;
         assert!(open(&k, "cam1", "clip.mjpeg", &altered).is_err());
         assert!(open(&k, "cam1", "clip.mjpeg", &sealed[..20]).is_err());
+        assert_eq!(sealed.len() as u64, sealed_len(6));
+        let parts =
+            seal_parts(&k, "cam1", "clip.mjpeg", [b"fra".to_vec(), b"mes".to_vec()]).unwrap();
+        assert_eq!(open(&k, "cam1", "clip.mjpeg", &parts).unwrap(), b"frames");
         // Two seals of the same clip differ: the nonce is random.
         assert_ne!(
             seal(&k, "cam1", "c", b"x").unwrap(),

@@ -36,6 +36,55 @@ pub struct HubConfig {
     pub camera_url: Option<String>,
     #[serde(default)]
     pub motion: MotionConfig,
+    #[serde(default)]
+    pub upload: UploadConfig,
+    /// IP camera source: how long to wait for the stream and how to reconnect.
+    #[serde(default)]
+    pub stream: StreamConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UploadConfig {
+    /// The longest wait for connecting and for each read or write of an upload.
+    pub timeout_secs: u64,
+    /// How often clips waiting in `pending/` are tried again while the camera runs.
+    pub retry_secs: u64,
+    /// A clip is split before its sealed size would pass this; it must stay
+    /// below the server's `max_upload_bytes` (64 MiB by default).
+    pub max_clip_bytes: u64,
+}
+
+impl Default for UploadConfig {
+    fn default() -> Self {
+        UploadConfig {
+            timeout_secs: 30,
+            retry_secs: 60,
+            max_clip_bytes: 48 << 20,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StreamConfig {
+    /// A stream that sends nothing for this long is dropped and reconnected.
+    pub read_timeout_secs: u64,
+    /// Connection attempts in a row (with a doubling wait between them)
+    /// before the hub gives up and exits with an error.
+    pub reconnect_attempts: u32,
+    /// The longest wait between two attempts.
+    pub max_backoff_secs: u64,
+}
+
+impl Default for StreamConfig {
+    fn default() -> Self {
+        StreamConfig {
+            read_timeout_secs: 10,
+            reconnect_attempts: 10,
+            max_backoff_secs: 60,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +100,9 @@ pub struct MotionConfig {
     pub post_frames: usize,
     /// The longest clip, in frames.
     pub max_frames: usize,
+    /// Frames declaring more pixels than this (width × height) are skipped
+    /// without being decoded.
+    pub max_frame_pixels: u64,
 }
 
 impl Default for MotionConfig {
@@ -61,6 +113,7 @@ impl Default for MotionConfig {
             pre_frames: 10,
             post_frames: 30,
             max_frames: 900,
+            max_frame_pixels: 4096 * 4096,
         }
     }
 }

@@ -6,6 +6,7 @@ pub mod clip;
 pub mod config;
 pub mod jpeg;
 pub mod secret;
+pub mod server_url;
 
 /// A name safe to use as one path component on the server and the hub:
 /// letters, digits, `-`, `_` and `.`, not starting with a dot, at most 128 bytes.

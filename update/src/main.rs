@@ -1,21 +1,30 @@
 //! camhub-update: installs a binary from a release folder only when its
 //! SHA-256 matches both the release's manifest.json and its SHA256SUMS, by an
 //! atomic rename, keeping the previous binary as `<path>.old` for rollback.
-//! Reading the release (with its hostile-input checks) and hashing come from
-//! the `repro` library, the same code that verifies releases.
+//! Reading the release (with its hostile-input checks) comes from the `repro`
+//! library, the same code that verifies releases.
 
-use std::fs;
+mod install;
+mod sums;
+
 use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use repro::compare::BuildFolder;
-use repro::hashing::sha256_file;
+use repro::hashing::{open_regular, read_regular, sha256_file};
 use repro::layout::Located;
+use repro::style::escape_untrusted;
+
+use crate::install::{Target, shown};
+use crate::sums::{Listed, listed_sum};
 
 /// Replaces an installed camhub binary with a verified one from a release folder.
+///
+/// Every step leaves a working binary at --install and a rollback target at
+/// <install>.old; work files (.camhub-update-*) sit beside the binary and a
+/// run first removes or finishes what an interrupted one left there.
 ///
 /// Exit codes: 0 installed (or already current, or rolled back), 1 refused
 /// because a hash did not match, 2 unusable input or error.
@@ -23,12 +32,15 @@ use repro::layout::Located;
 #[command(version)]
 struct Cli {
     /// The installed binary to replace, e.g. /usr/local/bin/camhub-raspberry.
+    ///
+    /// If it is a symbolic link, the binary the link points to is replaced
+    /// (and kept as <that binary>.old); the link itself is left as it is.
     #[arg(long)]
     install: PathBuf,
     /// The release folder (manifest.json, SHA256SUMS, <triple>/<bin>).
     #[arg(long, required_unless_present = "rollback")]
     release: Option<PathBuf>,
-    /// The released binary's name; the installed file's name by default.
+    /// The released binary's name; the file name of --install by default.
     #[arg(long)]
     bin: Option<String>,
     /// The release triple to take; this machine's by default.
@@ -44,6 +56,9 @@ const HOST_TRIPLE: &str = "aarch64-unknown-linux-gnu";
 #[cfg(target_arch = "x86_64")]
 const HOST_TRIPLE: &str = "x86_64-unknown-linux-gnu";
 
+/// SHA256SUMS lists a few binaries; anything this large is not one.
+const MAX_SUMS_BYTES: u64 = 1 << 20;
+
 /// A verification failure (exit 1), as opposed to unusable input (exit 2).
 #[derive(Debug)]
 struct Refused(String);
@@ -56,32 +71,35 @@ impl std::fmt::Display for Refused {
 
 impl std::error::Error for Refused {}
 
-fn old_path(install: &Path) -> PathBuf {
-    let mut name = install.as_os_str().to_owned();
-    name.push(".old");
-    PathBuf::from(name)
+fn refused(why: String) -> anyhow::Error {
+    Refused(why).into()
 }
 
-/// The hash SHA256SUMS lists for `bin_path` (`<hex>  <path>` or `<hex> *<path>`).
-fn listed_sum(sums: &str, bin_path: &str) -> Option<String> {
-    sums.lines().find_map(|line| {
-        let (hex, path) = line.split_once(' ')?;
-        let path = path.strip_prefix(' ').or_else(|| path.strip_prefix('*'))?;
-        (path == bin_path).then(|| hex.to_ascii_lowercase())
-    })
-}
-
-/// Makes `link` a hard link to `target`, atomically replacing what was there.
-fn replace_with_link(target: &Path, link: &Path) -> Result<()> {
-    let dir = link.parent().unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".camhub-update-")
-        .tempdir_in(dir)?;
-    let staged = tmp.path().join("link");
-    fs::hard_link(target, &staged)
-        .with_context(|| format!("{}: cannot keep a copy", target.display()))?;
-    fs::rename(&staged, link).with_context(|| format!("{}: cannot write", link.display()))?;
-    Ok(())
+/// The hash SHA256SUMS gives for `bin_path`, read as `sha256sum -c` reads it.
+fn hash_in_sums(release: &Path, bin_path: &str) -> Result<String> {
+    let sums_path = release.join("SHA256SUMS");
+    let sums = read_regular(&sums_path, MAX_SUMS_BYTES).map_err(|e| {
+        refused(format!(
+            "{}: {e}; a release must ship SHA256SUMS (repro sums)",
+            shown(&sums_path)
+        ))
+    })?;
+    match listed_sum(&sums, bin_path) {
+        Listed::Hash(hash) => Ok(hash),
+        Listed::Absent => Err(refused(format!(
+            "{} lists no hash for {bin_path}",
+            shown(&sums_path)
+        ))),
+        Listed::Conflicting(lines) => Err(refused(format!(
+            "{} gives {bin_path} different hashes ({}); sha256sum -c fails on it too",
+            shown(&sums_path),
+            lines
+                .iter()
+                .map(|(n, hash)| format!("line {n}: {hash}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))),
+    }
 }
 
 fn update(cli: &Cli, release: &Path, out: &mut dyn Write) -> Result<()> {
@@ -108,7 +126,7 @@ fn update(cli: &Cli, release: &Path, out: &mut dyn Write) -> Result<()> {
             .collect();
         bail!(
             "{}: the release has no `{bin}` for {}; it offers: {}. Pass --bin to pick one",
-            release.display(),
+            shown(release),
             cli.triple,
             if offered.is_empty() {
                 "nothing for this triple".into()
@@ -117,112 +135,51 @@ fn update(cli: &Cli, release: &Path, out: &mut dyn Write) -> Result<()> {
             }
         );
     };
+    let bin_path = &artifact.bin_path;
     let Located::Found(file) = located else {
-        return Err(Refused(format!(
-            "{}: {} is missing",
-            release.display(),
-            artifact.bin_path
-        ))
-        .into());
+        return Err(refused(format!(
+            "{}: {bin_path} is missing",
+            shown(release)
+        )));
     };
     let Some(in_manifest) = artifact.sha256.as_deref().map(str::to_ascii_lowercase) else {
-        return Err(Refused(format!(
-            "the manifest records no sha256 for {}",
-            artifact.bin_path
-        ))
-        .into());
+        return Err(refused(format!(
+            "the manifest records no sha256 for {bin_path}"
+        )));
     };
-    let sums_path = release.join("SHA256SUMS");
-    let sums = fs::read_to_string(&sums_path).map_err(|e| {
-        Refused(format!(
-            "{}: {e}; a release must ship SHA256SUMS (repro sums)",
-            sums_path.display()
-        ))
-    })?;
-    let Some(in_sums) = listed_sum(&sums, &artifact.bin_path) else {
-        return Err(Refused(format!(
-            "{} lists no hash for {}",
-            sums_path.display(),
-            artifact.bin_path
-        ))
-        .into());
-    };
-    let actual = sha256_file(file).map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-    if actual != in_manifest || actual != in_sums {
-        return Err(Refused(format!(
-            "{} hashes to {actual}, but the manifest says {in_manifest} and SHA256SUMS says {in_sums}",
-            artifact.bin_path
-        ))
-        .into());
-    }
-    if sha256_file(&cli.install).ok().as_deref() == Some(actual.as_str()) {
-        writeln!(out, "{} is already {bin} {actual}", cli.install.display())?;
+    let in_sums = hash_in_sums(release, bin_path)?;
+    let target = Target::open(&cli.install, out)?;
+    if in_manifest == in_sums && sha256_file(&target.path).ok().as_deref() == Some(&in_sums) {
+        writeln!(out, "{} is already {bin} {in_sums}", shown(&target.path))?;
         return Ok(());
     }
-
-    // Stage the new binary beside the installed one, so the final rename is
-    // atomic (same filesystem) and an interrupted update leaves the old one.
-    let dir = cli
-        .install
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let mut staged = tempfile::Builder::new()
-        .prefix(".camhub-update-")
-        .tempfile_in(dir)
-        .with_context(|| format!("{}: cannot write here", dir.display()))?;
-    let mut source = fs::File::open(file)?;
-    std::io::copy(&mut source, staged.as_file_mut())?;
-    staged
-        .as_file()
-        .set_permissions(fs::Permissions::from_mode(0o755))?;
-    staged.as_file().sync_all()?;
-    // The staged copy is what gets installed: check it, not just the source.
-    let staged_hash = sha256_file(staged.path()).map_err(|e| anyhow::anyhow!("{e}"))?;
-    if staged_hash != actual {
-        return Err(Refused(format!("{} changed while being copied", artifact.bin_path)).into());
+    // The file is opened once and what is installed is what was hashed: the
+    // copy beside the binary, hashed while it was written.
+    let (mut source, _) =
+        open_regular(file).map_err(|e| anyhow::anyhow!("{}: {e}", shown(file)))?;
+    let staged = target.stage(&mut source)?;
+    if staged.hash != in_manifest || staged.hash != in_sums {
+        return Err(refused(format!(
+            "{bin_path} hashes to {}, but the manifest says {in_manifest} and SHA256SUMS says {in_sums}",
+            staged.hash
+        )));
     }
-    let kept = cli.install.exists();
+    let kept = target.install(staged)?;
+    writeln!(out, "installed {bin} {in_sums} at {}", shown(&target.path))?;
     if kept {
-        replace_with_link(&cli.install, &old_path(&cli.install))?;
-    }
-    staged
-        .persist(&cli.install)
-        .map_err(|e| e.error)
-        .with_context(|| format!("{}: cannot install", cli.install.display()))?;
-    writeln!(out, "installed {bin} {actual} at {}", cli.install.display())?;
-    if kept {
-        writeln!(
-            out,
-            "the previous binary is kept at {}",
-            old_path(&cli.install).display()
-        )?;
+        writeln!(out, "the previous binary is kept at {}", shown(&target.old))?;
     }
     Ok(())
 }
 
 fn rollback(install: &Path, out: &mut dyn Write) -> Result<()> {
-    let old = old_path(install);
-    if !old.exists() {
-        bail!("{}: nothing to roll back to", old.display());
-    }
-    // Swap, so a second rollback undoes the first.
-    let dir = install
-        .parent()
-        .filter(|p| !p.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
-    let tmp = tempfile::Builder::new()
-        .prefix(".camhub-update-")
-        .tempdir_in(dir)?;
-    let current = tmp.path().join("current");
-    fs::hard_link(install, &current)?;
-    fs::rename(&old, install)?;
-    fs::rename(&current, &old)?;
+    let target = Target::open(install, out)?;
+    target.rollback()?;
     writeln!(
         out,
         "rolled back {}; the replaced binary is kept at {}",
-        install.display(),
-        old.display()
+        shown(&target.path),
+        shown(&target.old)
     )?;
     Ok(())
 }
@@ -235,9 +192,16 @@ fn main() {
         (Some(release), false) => update(&cli, release, &mut out),
         (None, false) => unreachable!("clap requires --release without --rollback"),
     };
-    if let Err(e) = result {
-        eprintln!("camhub-update: {e:#}");
-        std::process::exit(if e.is::<Refused>() { 1 } else { 2 });
+    match result {
+        Ok(()) => {}
+        // A closed pipe (`camhub-update ... | head`) is the reader's choice.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) => {}
+        Err(e) => {
+            eprintln!("camhub-update: {}", escape_untrusted(&format!("{e:#}")));
+            std::process::exit(if e.is::<Refused>() { 1 } else { 2 });
+        }
     }
 }
 
@@ -248,13 +212,5 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         <Cli as clap::CommandFactory>::command().debug_assert();
-    }
-
-    #[test]
-    fn reads_both_sha256sum_line_forms() {
-        let sums = "AB  x/a\ncd *x/b\nef  x/bb\n";
-        assert_eq!(listed_sum(sums, "x/a").as_deref(), Some("ab"));
-        assert_eq!(listed_sum(sums, "x/b").as_deref(), Some("cd"));
-        assert_eq!(listed_sum(sums, "x/c"), None);
     }
 }

@@ -170,3 +170,371 @@ fn a_release_without_sha256sums_or_with_a_hostile_manifest_is_refused() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no `camhub-other`"));
 }
+
+/// Entries of a folder, sorted, for checking that nothing was left behind.
+fn listing(dir: &Path) -> Vec<String> {
+    let mut names: Vec<String> = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn leftovers_of_interrupted_updates_are_removed_or_finished_at_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir(d.join("bin")).unwrap();
+    fs::write(d.join("bin/camhub-reset"), b"version 1").unwrap();
+    // What killed runs leave: staged copies (of this and older versions of
+    // the updater) and an older version's temporary folder.
+    fs::write(d.join("bin/.camhub-update-new.camhub-reset"), b"half a bin").unwrap();
+    fs::write(d.join("bin/.camhub-update-Xa81b2"), vec![0u8; 4096]).unwrap();
+    fs::create_dir(d.join("bin/.camhub-update-Qz0k1p")).unwrap();
+    fs::write(d.join("bin/.camhub-update-Qz0k1p/link"), b"x").unwrap();
+    // Killed before the swap: a second name of the installed binary.
+    fs::hard_link(
+        d.join("bin/camhub-reset"),
+        d.join("bin/.camhub-update-prev.camhub-reset"),
+    )
+    .unwrap();
+    fs::write(d.join("bin/unrelated"), b"kept").unwrap();
+    release(&d.join("rel"), b"version 2", None, None);
+    let (out, now) = installed(d);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(now, b"version 2");
+    assert_eq!(
+        listing(&d.join("bin")),
+        ["camhub-reset", "camhub-reset.old", "unrelated"]
+    );
+    assert_eq!(
+        fs::read(d.join("bin/camhub-reset.old")).unwrap(),
+        b"version 1"
+    );
+    assert!(
+        stdout.contains("removed bin/.camhub-update-Xa81b2, left by an interrupted update"),
+        "{stdout}"
+    );
+
+    // Killed after the swap: the displaced binary only needs its move to .old.
+    fs::write(
+        d.join("bin/.camhub-update-prev.camhub-reset"),
+        b"version 1.5",
+    )
+    .unwrap();
+    let (out, now) = installed(d);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(out.status.code(), Some(0), "{stdout}");
+    assert_eq!(now, b"version 2");
+    assert!(
+        stdout.contains(
+            "finished an interrupted update: the previous binary is kept at bin/camhub-reset.old"
+        ),
+        "{stdout}"
+    );
+    assert_eq!(
+        fs::read(d.join("bin/camhub-reset.old")).unwrap(),
+        b"version 1.5"
+    );
+    assert_eq!(
+        listing(&d.join("bin")),
+        ["camhub-reset", "camhub-reset.old", "unrelated"]
+    );
+}
+
+/// An LD_PRELOAD library that makes rename(2) fail with EIO when the
+/// destination ends with $FAIL_RENAME_TO: an injected fault at one step.
+fn rename_fault(dir: &Path) -> std::path::PathBuf {
+    let source = dir.join("fault.c");
+    fs::write(
+        &source,
+        r#"
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+int rename(const char *from, const char *to) {
+    const char *fail = getenv("FAIL_RENAME_TO");
+    size_t n = strlen(to), m = fail ? strlen(fail) : 0;
+    if (fail && n >= m && strcmp(to + n - m, fail) == 0) { errno = EIO; return -1; }
+    int (*real)(const char *, const char *) = (int (*)(const char *, const char *))dlsym(RTLD_NEXT, "rename");
+    return real(from, to);
+}
+"#,
+    )
+    .unwrap();
+    let lib = dir.join("fault.so");
+    let status = Command::new("cc")
+        .args(["-shared", "-fPIC", "-o"])
+        .arg(&lib)
+        .arg(&source)
+        .arg("-ldl")
+        .status()
+        .expect("a C compiler (cc) builds the fault-injection library");
+    assert!(status.success());
+    lib
+}
+
+fn update_failing(args: &[&str], dir: &Path, lib: &Path, fail_rename_to: &str) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_update"))
+        .args(args)
+        .args(["--triple", TRIPLE])
+        .current_dir(dir)
+        .env("LD_PRELOAD", lib)
+        .env("FAIL_RENAME_TO", fail_rename_to)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_failed_rename_at_any_step_keeps_a_working_binary_and_a_rollback_target() {
+    let faults = tempfile::tempdir().unwrap();
+    let lib = rename_fault(faults.path());
+    let install = ["--release", "rel", "--install", "bin/camhub-reset"];
+
+    // The final rename fails: the installed binary and the old .old stay.
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir(d.join("bin")).unwrap();
+    fs::write(d.join("bin/camhub-reset"), b"version 1").unwrap();
+    fs::write(d.join("bin/camhub-reset.old"), b"version 0").unwrap();
+    release(&d.join("rel"), b"version 2", None, None);
+    let out = update_failing(&install, d, &lib, "bin/camhub-reset");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("bin/camhub-reset: cannot install (the installed binary and bin/camhub-reset.old are unchanged)"),
+        "{stderr}"
+    );
+    assert_eq!(fs::read(d.join("bin/camhub-reset")).unwrap(), b"version 1");
+    assert_eq!(
+        fs::read(d.join("bin/camhub-reset.old")).unwrap(),
+        b"version 0"
+    );
+    assert_eq!(
+        listing(&d.join("bin")),
+        ["camhub-reset", "camhub-reset.old"]
+    );
+
+    // Keeping the replaced binary as .old fails: the new one is installed,
+    // the replaced one waits beside it, and the next run files it.
+    let out = update_failing(&install, d, &lib, "camhub-reset.old");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("bin/camhub-reset.old: cannot keep the replaced binary there; it is at bin/.camhub-update-prev.camhub-reset"),
+        "{stderr}"
+    );
+    assert_eq!(fs::read(d.join("bin/camhub-reset")).unwrap(), b"version 2");
+    assert_eq!(
+        fs::read(d.join("bin/.camhub-update-prev.camhub-reset")).unwrap(),
+        b"version 1"
+    );
+    let (out, _) = installed(d);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        fs::read(d.join("bin/camhub-reset.old")).unwrap(),
+        b"version 1"
+    );
+    assert_eq!(
+        listing(&d.join("bin")),
+        ["camhub-reset", "camhub-reset.old"]
+    );
+
+    // A rollback whose last step fails loses neither binary.
+    let rollback = ["--rollback", "--install", "bin/camhub-reset"];
+    let out = update_failing(&rollback, d, &lib, "camhub-reset.old");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("bin/camhub-reset.old: cannot keep the replaced binary there"),
+        "{stderr}"
+    );
+    assert_eq!(fs::read(d.join("bin/camhub-reset")).unwrap(), b"version 1");
+    let contents: Vec<Vec<u8>> = listing(&d.join("bin"))
+        .iter()
+        .map(|n| fs::read(d.join("bin").join(n)).unwrap())
+        .collect();
+    assert!(
+        contents.contains(&b"version 2".to_vec()),
+        "version 2 was lost"
+    );
+    // A rollback whose first rename fails changes nothing.
+    let out = update_failing(&rollback, d, &lib, "bin/camhub-reset");
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(fs::read(d.join("bin/camhub-reset")).unwrap(), b"version 1");
+    assert_eq!(
+        fs::read(d.join("bin/camhub-reset.old")).unwrap(),
+        b"version 2"
+    );
+    assert_eq!(
+        listing(&d.join("bin")),
+        ["camhub-reset", "camhub-reset.old"]
+    );
+}
+
+/// SHA256SUMS is read as `sha256sum -c` reads it: for each variant, the
+/// updater installs exactly when coreutils' check passes.
+#[test]
+fn sha256sums_is_read_like_sha256sum_check() {
+    let good = sha256_bytes(b"version 2");
+    let bad = sha256_bytes(b"something else");
+    let path = format!("{TRIPLE}/camhub-reset");
+    let variants = [
+        (format!("{good}  ./{path}\n"), true),
+        (format!("{good}  {path}"), true),
+        (format!("{good}  {path}\r\n"), true),
+        (format!("{good} *{path}\n"), true),
+        (format!("{good} {path}\n"), true),
+        (format!("# comment\n\n  {good}  {path}\n"), true),
+        (format!("\\{good}  {path}\n"), true),
+        (format!("SHA256 ({path}) = {good}\n"), true),
+        (format!("{}  {path}\n", good.to_uppercase()), true),
+        (format!("{good}  {path}\n{good}  ./{path}\n"), true),
+        (format!("{good}  {path}\n{bad}  {path}\n"), false),
+        (format!("{bad}  {path}\n{good}  {path}\n"), false),
+        (format!("{good}  {path}\n{bad}  ./{path}\n"), false),
+        (format!("{good}  {path}\nSHA256 ({path}) = {bad}\n"), false),
+        (format!("{good} {path}\n{bad}  {path}\n"), true),
+        (format!("{good}  {path}\n{bad} {path}\n"), true),
+        (format!("{good}  {path} \n"), false),
+        (format!("{good}   {path}\n"), false),
+        (format!("{bad}  {path}\n"), false),
+    ];
+    for (sums, expected) in variants {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        fs::create_dir(d.join("bin")).unwrap();
+        fs::write(d.join("bin/camhub-reset"), b"version 1").unwrap();
+        release(&d.join("rel"), b"version 2", None, None);
+        fs::write(d.join("rel/SHA256SUMS"), &sums).unwrap();
+        let coreutils = Command::new("sha256sum")
+            .args(["-c", "--ignore-missing", "--status", "SHA256SUMS"])
+            .current_dir(d.join("rel"))
+            .status()
+            .unwrap();
+        assert_eq!(coreutils.success(), expected, "sha256sum -c on {sums:?}");
+        let (out, now) = installed(d);
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(
+            out.status.code(),
+            Some(if expected { 0 } else { 1 }),
+            "{sums:?}: {stderr}"
+        );
+        assert_eq!(
+            now,
+            if expected {
+                &b"version 2"[..]
+            } else {
+                b"version 1"
+            }
+        );
+    }
+}
+
+#[test]
+fn a_symlink_as_install_replaces_the_binary_it_points_to_and_stays_a_link() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    fs::create_dir_all(d.join("bin")).unwrap();
+    fs::create_dir_all(d.join("opt")).unwrap();
+    fs::write(d.join("opt/camhub-reset-real"), b"version 1").unwrap();
+    std::os::unix::fs::symlink("../opt/camhub-reset-real", d.join("bin/camhub-reset")).unwrap();
+    release(&d.join("rel"), b"version 2", None, None);
+    let (out, now) = installed(d);
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(now, b"version 2");
+    assert!(
+        fs::symlink_metadata(d.join("bin/camhub-reset"))
+            .unwrap()
+            .file_type()
+            .is_symlink()
+    );
+    assert_eq!(
+        fs::read(d.join("opt/camhub-reset-real")).unwrap(),
+        b"version 2"
+    );
+    assert_eq!(
+        fs::read(d.join("opt/camhub-reset-real.old")).unwrap(),
+        b"version 1"
+    );
+    assert_eq!(listing(&d.join("bin")), ["camhub-reset"]);
+    assert!(stdout.contains("/opt/camhub-reset-real.old"), "{stdout}");
+
+    let out = update(&["--rollback", "--install", "bin/camhub-reset"], d);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        fs::read(d.join("opt/camhub-reset-real")).unwrap(),
+        b"version 1"
+    );
+
+    let help = update(&["--help"], d);
+    assert!(
+        String::from_utf8(help.stdout)
+            .unwrap()
+            .contains("If it is a symbolic link, the binary the link points to is replaced")
+    );
+
+    // A link to nothing is refused with its name, and nothing is created.
+    std::os::unix::fs::symlink("../opt/absent", d.join("bin/dangling")).unwrap();
+    let out = update(
+        &[
+            "--release",
+            "rel",
+            "--bin",
+            "camhub-reset",
+            "--install",
+            "bin/dangling",
+        ],
+        d,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        String::from_utf8_lossy(&out.stderr)
+            .contains("bin/dangling: a symbolic link to nothing usable")
+    );
+    assert!(!d.join("opt/absent").exists());
+}
+
+#[test]
+fn control_characters_in_paths_are_escaped_in_the_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let bin = "bin\x1b[2J\n";
+    fs::create_dir(d.join(bin)).unwrap();
+    fs::write(d.join(bin).join("camhub-reset"), b"version 1").unwrap();
+    release(&d.join("rel"), b"version 2", None, None);
+    let install = format!("{bin}/camhub-reset");
+    let out = update(&["--release", "rel", "--install", &install], d);
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        !stdout.contains('\x1b') && stdout.lines().count() == 2,
+        "{stdout:?}"
+    );
+    assert!(
+        stdout.contains("at bin\\u{1b}[2J\\n/camhub-reset\n"),
+        "{stdout:?}"
+    );
+    let out = update(&["--release", "rel\x1b[31m", "--install", &install], d);
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        !stderr.contains('\x1b') && stderr.contains("rel\\u{1b}[31m"),
+        "{stderr:?}"
+    );
+}
