@@ -16,6 +16,7 @@ use ssh_key::{HashAlg, LineEnding, PrivateKey, PublicKey, SshSig};
 use crate::compare::BuildFolder;
 use crate::hashing;
 use crate::manifest::BuildInfo;
+use crate::style::escape_untrusted;
 
 /// The SSHSIG namespace: a signature made for anything else never counts.
 pub const NAMESPACE: &str = "camhub-rebuild-attestation";
@@ -149,8 +150,11 @@ pub fn attest(
     name: &str,
     out: &Path,
 ) -> Result<(PathBuf, PathBuf, PrivateKey)> {
-    if !crate::matrix::is_plain_name(name) {
-        bail!("--name `{name}` must be a plain file name (it names the attestation files)");
+    if !crate::matrix::is_plain_name(name) || name.chars().any(char::is_control) {
+        bail!(
+            "--name `{}` must be a plain file name without control characters (it names the attestation files)",
+            escape_untrusted(name)
+        );
     }
     let key = signing_key(key_path)?;
     let folder = BuildFolder::open(dir)?;
@@ -484,8 +488,9 @@ pub fn verify(dir: &Path, attestations: &Path, allowed: &Path, min: usize) -> Re
     })
 }
 
-fn short(hash: &str) -> &str {
-    &hash[..hash.len().min(12)]
+/// The first 12 characters (not bytes: the text is untrusted and may not be hex).
+fn short(hash: &str) -> String {
+    hash.chars().take(12).collect()
 }
 
 /// The human rendering of a verification.

@@ -349,5 +349,65 @@ fn bad_input_is_unusable() {
         .arg(w.key("alice"))
         .args(["--name", "../x"]));
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("--name `../x` must be a plain file name"));
+    assert!(
+        r.stderr.contains("--name `../x` must be a plain file name"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_non_ascii_lock_hash_is_shown_not_panicked_on() {
+    // Byte 12 falls inside `é`: slicing bytes there panics.
+    let lock = "11111111111é11111111";
+    let w = World::new();
+    let mut ours = release();
+    for a in &mut ours {
+        a.lock = lock.into();
+    }
+    build_folder(&w.tmp.join("release"), &ours);
+    w.attest("alice", "alice", &ours);
+    let older: Vec<Art> = ours
+        .into_iter()
+        .map(|a| a.with(|a| a.version = "0.0.9".into()))
+        .collect();
+    w.attest("bob", "bob", &older);
+    let (r, report) = w.verify(1);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        report.attestations[1].status,
+        AttestationStatus::OtherRelease
+    );
+    assert!(
+        r.stdout
+            .contains(" 0.0.9 (lock 11111111111é), this release has 0.1.0 (lock 11111111111é)"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_name_with_a_newline_or_control_character_is_refused() {
+    let w = World::new();
+    for (name, shown) in [
+        ("alice\nbob", "alice\\nbob"),
+        ("alice\x1b[31m", "alice\\u{1b}[31m"),
+        ("alice\r", "alice\\r"),
+    ] {
+        let r = run(repro()
+            .arg("attest")
+            .arg(w.tmp.join("release"))
+            .arg("--key")
+            .arg(w.key("alice"))
+            .args(["--name", name, "--out"])
+            .arg(w.tmp.join("atts")));
+        assert_eq!(r.code, 2, "{name:?}: {}", r.stdout);
+        assert_eq!(
+            r.stderr,
+            format!(
+                "repro: --name `{shown}` must be a plain file name without control characters (it names the attestation files)\n"
+            )
+        );
+        assert!(!w.tmp.join("atts").exists(), "nothing written for {name:?}");
+    }
 }
