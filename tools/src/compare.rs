@@ -233,28 +233,40 @@ pub fn compare(a_dir: &Path, b_dir: &Path, threads: usize) -> Result<Report> {
     }
     let (a_count, b_count) = (a.manifest.artifacts.len(), b.manifest.artifacts.len());
     let smaller = if a_count <= b_count { "A" } else { "B" };
+    // Before the per-artifact results exist, so the walk's memory and theirs
+    // are never needed at once.
+    let summary = |f: &BuildFolder| SideSummary {
+        dir: f.shown.display().to_string(),
+        artifacts: f.manifest.artifacts.len(),
+        undescribed_files: f.undescribed_files(),
+    };
+    let (a_summary, b_summary) = (summary(&a), summary(&b));
 
     // Both sides are sorted by key: one merge finds the common, missing and
-    // extra artifacts without a map or a joined key string per artifact.
-    let mut common: Vec<(&Artifact, &Artifact)> = Vec::new();
+    // extra artifacts (as indices) without a map or a key string per artifact.
+    let (arts_a, arts_b) = (&a.manifest.artifacts, &b.manifest.artifacts);
+    let mut common: Vec<(usize, usize)> = Vec::new();
     let (mut only_a, mut only_b) = (Vec::new(), Vec::new());
-    {
-        let (mut ia, mut ib) = (
-            a.manifest.artifacts.iter().peekable(),
-            b.manifest.artifacts.iter().peekable(),
-        );
-        loop {
-            match (ia.peek(), ib.peek()) {
-                (Some(x), Some(y)) => match x.key().cmp(&y.key()) {
-                    Ordering::Less => only_a.push(ia.next().expect("peeked")),
-                    Ordering::Greater => only_b.push(ib.next().expect("peeked")),
-                    Ordering::Equal => {
-                        common.push((ia.next().expect("peeked"), ib.next().expect("peeked")))
-                    }
-                },
-                (Some(_), None) => only_a.push(ia.next().expect("peeked")),
-                (None, Some(_)) => only_b.push(ib.next().expect("peeked")),
-                (None, None) => break,
+    let (mut i, mut j) = (0, 0);
+    while i < a_count || j < b_count {
+        let order = match (arts_a.get(i), arts_b.get(j)) {
+            (Some(x), Some(y)) => x.key().cmp(&y.key()),
+            (Some(_), None) => Ordering::Less,
+            _ => Ordering::Greater,
+        };
+        match order {
+            Ordering::Less => {
+                only_a.push(arts_a[i].display_key());
+                i += 1;
+            }
+            Ordering::Greater => {
+                only_b.push(arts_b[j].display_key());
+                j += 1;
+            }
+            Ordering::Equal => {
+                common.push((i, j));
+                i += 1;
+                j += 1;
             }
         }
     }
@@ -263,98 +275,82 @@ pub fn compare(a_dir: &Path, b_dir: &Path, threads: usize) -> Result<Report> {
     } else {
         (only_b, only_a)
     };
-    let missing: Vec<String> = missing.iter().map(|a| a.display_key()).collect();
-    let extras: Vec<String> = extras.iter().map(|a| a.display_key()).collect();
 
     // Build inputs first: when they differ, the binaries are expected to differ
     // and hashing them would add noise, not information.
     let diffs: Vec<Vec<FieldDiff>> = common
         .iter()
-        .map(|(x, y)| input_diffs(&a.manifest, x, &b.manifest, y))
+        .map(|&(i, j)| input_diffs(&a.manifest, &arts_a[i], &b.manifest, &arts_b[j]))
         .collect();
-    let unchanged: Vec<&(&Artifact, &Artifact)> = common
-        .iter()
-        .zip(&diffs)
-        .filter(|(_, d)| d.is_empty())
-        .map(|(pair, _)| pair)
-        .collect();
-    let hash_a: Vec<&Artifact> = unchanged.iter().map(|p| p.0).collect();
-    let hash_b: Vec<&Artifact> = unchanged.iter().map(|p| p.1).collect();
+    let unchanged = || {
+        common
+            .iter()
+            .zip(&diffs)
+            .filter(|(_, d)| d.is_empty())
+            .map(|(pair, _)| *pair)
+    };
+    let hash_a: Vec<&Artifact> = unchanged().map(|(i, _)| &arts_a[i]).collect();
+    let hash_b: Vec<&Artifact> = unchanged().map(|(_, j)| &arts_b[j]).collect();
     // Each side's pool uses all threads; A's files, then B's.
     let mut hashes_a = a.hash(&hash_a, threads)?.into_iter();
     let mut hashes_b = b.hash(&hash_b, threads)?.into_iter();
+    drop((hash_a, hash_b));
 
+    // A's manifest is not needed after this: its strings move into the results.
+    let (mut arts_a, arts_b) = (a.manifest.artifacts, &b.manifest.artifacts);
     let mut results = Vec::with_capacity(common.len());
-    for ((art_a, art_b), diffs) in common.into_iter().zip(diffs) {
-        let mut result = ArtifactResult {
-            key: art_a.display_key(),
-            package: art_a.package.clone(),
-            target: art_a.target.clone(),
-            bin: art_a.bin.clone(),
-            status: Status::Ok,
-            crate_name: art_a.crate_name.clone(),
-            version: art_a.version.clone(),
-            a_sha256: None,
-            b_sha256: None,
-            diffs,
-            failures: Vec::new(),
-        };
-        if !result.diffs.is_empty() {
-            result.status = Status::Diff;
-            results.push(result);
-            continue;
-        }
-        for (side, art, hash, into) in [
-            (
-                "A",
-                art_a,
-                hashes_a.next().expect("one hash per artifact"),
-                &mut result.a_sha256,
-            ),
-            (
-                "B",
-                art_b,
-                hashes_b.next().expect("one hash per artifact"),
-                &mut result.b_sha256,
-            ),
-        ] {
-            match hash {
-                Ok(actual) => {
-                    if let Some(why) = art.recorded_mismatch(&actual) {
-                        result
-                            .failures
-                            .push(format!("{side} {}: {why}", art.bin_path));
+    for ((i, j), mut diffs) in common.into_iter().zip(diffs) {
+        let (art_a, art_b) = (std::mem::take(&mut arts_a[i]), &arts_b[j]);
+        let (mut status, mut failures, mut a_sha256, mut b_sha256) =
+            (Status::Diff, Vec::new(), None, None);
+        if diffs.is_empty() {
+            for (side, art, hash, into) in [
+                ("A", &art_a, hashes_a.next(), &mut a_sha256),
+                ("B", art_b, hashes_b.next(), &mut b_sha256),
+            ] {
+                match hash.expect("one hash per artifact") {
+                    Ok(actual) => {
+                        if let Some(why) = art.recorded_mismatch(&actual) {
+                            failures.push(format!("{side} {}: {why}", art.bin_path));
+                        }
+                        *into = Some(actual);
                     }
-                    *into = Some(actual);
+                    Err(e) => failures.push(format!("{side} {}: {e}", art.bin_path)),
                 }
-                Err(e) => result
-                    .failures
-                    .push(format!("{side} {}: {e}", art.bin_path)),
             }
+            status = if !failures.is_empty() {
+                Status::Fail
+            } else if a_sha256 != b_sha256 {
+                diffs.push(FieldDiff {
+                    field: "sha256".into(),
+                    a: a_sha256.clone().unwrap_or_default(),
+                    b: b_sha256.clone().unwrap_or_default(),
+                });
+                Status::Diff
+            } else {
+                Status::Ok
+            };
         }
-        if !result.failures.is_empty() {
-            result.status = Status::Fail;
-        } else if result.a_sha256 != result.b_sha256 {
-            result.status = Status::Diff;
-            result.diffs.push(FieldDiff {
-                field: "sha256".into(),
-                a: result.a_sha256.clone().unwrap_or_default(),
-                b: result.b_sha256.clone().unwrap_or_default(),
-            });
-        }
-        results.push(result);
+        results.push(ArtifactResult {
+            key: art_a.display_key(),
+            package: art_a.package,
+            target: art_a.target,
+            bin: art_a.bin,
+            status,
+            crate_name: art_a.crate_name,
+            version: art_a.version,
+            a_sha256,
+            b_sha256,
+            diffs,
+            failures,
+        });
     }
 
     let passed =
         missing.is_empty() && !results.is_empty() && results.iter().all(|r| r.status == Status::Ok);
-    let summary = |f: &BuildFolder| SideSummary {
-        dir: f.shown.display().to_string(),
-        artifacts: f.manifest.artifacts.len(),
-        undescribed_files: f.undescribed_files(),
-    };
     Ok(Report {
-        a: summary(&a),
-        b: summary(&b),
+        a: a_summary,
+        b: b_summary,
         smaller: smaller.into(),
         missing,
         extras,

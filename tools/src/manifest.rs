@@ -34,7 +34,7 @@ pub struct BuildInfo {
     pub build_modes: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Artifact {
     pub package: String,
     pub target: String,
