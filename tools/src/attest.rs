@@ -11,11 +11,13 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
-use ssh_key::{HashAlg, LineEnding, PrivateKey, PublicKey, SshSig};
+use ssh_key::{HashAlg, LineEnding, PrivateKey, SshSig};
 
+use crate::allowed_signers::{self, AllowedSigner};
 use crate::compare::BuildFolder;
-use crate::hashing;
+use crate::hashing::{self, HashError};
 use crate::manifest::BuildInfo;
+use crate::style::escape_untrusted;
 
 /// The SSHSIG namespace: a signature made for anything else never counts.
 pub const NAMESPACE: &str = "camhub-rebuild-attestation";
@@ -23,6 +25,11 @@ pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 pub const PREDICATE_TYPE: &str = "urn:camhub:repro:rebuild:v1";
 pub const STATEMENT_SUFFIX: &str = ".intoto.json";
 pub const SIGNATURE_SUFFIX: &str = ".intoto.json.sig";
+/// Bounds on what is read: a statement for 100,000 artifacts is ~60 MiB,
+/// an SSH signature a few KiB, a private key a few KiB.
+const STATEMENT_LIMIT: u64 = 256 << 20;
+const SIGNATURE_LIMIT: u64 = 64 << 10;
+const KEY_LIMIT: u64 = 1 << 20;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -73,12 +80,12 @@ pub fn hashed_artifacts(
     folder: &BuildFolder,
 ) -> Result<Vec<(String, String, crate::manifest::Artifact)>> {
     let mut out = Vec::new();
-    for (artifact, hash) in folder.hash_artifacts(hashing::default_threads()) {
+    for (artifact, hash) in folder.hash_artifacts(hashing::default_threads())? {
         let hash = hash.map_err(|why| anyhow::anyhow!("{}: {why}", folder.shown.display()))?;
         out.push((
             format!("{}/{}", artifact.target, artifact.bin),
             hash,
-            artifact,
+            artifact.clone(),
         ));
     }
     out.sort_by(|a, b| a.0.cmp(&b.0));
@@ -120,7 +127,13 @@ pub fn statement(folder: &BuildFolder, builder: &str) -> Result<Statement> {
 
 /// Reads an unencrypted ed25519 OpenSSH private key.
 pub fn signing_key(path: &Path) -> Result<PrivateKey> {
-    let key = PrivateKey::read_openssh_file(path).with_context(|| {
+    let bytes = hashing::read_regular(path, KEY_LIMIT).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: {e}; pass your OpenSSH private key file",
+            path.display()
+        )
+    })?;
+    let key = PrivateKey::from_openssh(&bytes).with_context(|| {
         format!(
             "{}: not an OpenSSH private key (create one with ssh-keygen -t ed25519)",
             path.display()
@@ -149,8 +162,11 @@ pub fn attest(
     name: &str,
     out: &Path,
 ) -> Result<(PathBuf, PathBuf, PrivateKey)> {
-    if !crate::matrix::is_plain_name(name) {
-        bail!("--name `{name}` must be a plain file name (it names the attestation files)");
+    if !crate::matrix::is_plain_name(name) || name.chars().any(char::is_control) {
+        bail!(
+            "--name `{}` must be a plain file name without control characters (it names the attestation files)",
+            escape_untrusted(name)
+        );
     }
     let key = signing_key(key_path)?;
     let folder = BuildFolder::open(dir)?;
@@ -171,82 +187,13 @@ pub fn attest(
     Ok((statement_path, signature_path, key))
 }
 
-/// One trusted key from an OpenSSH allowed-signers file.
-#[derive(Debug, Clone)]
-pub struct AllowedSigner {
-    pub principal: String,
-    pub key: PublicKey,
-}
-
-/// Parses an allowed-signers file (`principals [options] keytype base64 [comment]`).
-/// Entries ssh-keygen would treat specially (certificate authorities, validity
-/// windows, other namespaces) are left out with a warning: never trust more
-/// than ssh-keygen would.
-pub fn allowed_signers(path: &Path) -> Result<(Vec<AllowedSigner>, Vec<String>)> {
-    let text = fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read the allowed-signers file", path.display()))?;
-    let mut signers = Vec::new();
-    let mut warnings = Vec::new();
-    for (number, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() || line.starts_with('#') {
-            continue;
-        }
-        let where_ = format!("{}:{}", path.display(), number + 1);
-        let mut words = line.split_whitespace();
-        let principals = words.next().expect("non-empty line");
-        let mut next = words.next().with_context(|| {
-            format!("{where_}: no key; expected `principals [options] keytype base64`")
-        })?;
-        let is_key_type =
-            |w: &str| w.starts_with("ssh-") || w.starts_with("ecdsa-") || w.starts_with("sk-");
-        if !is_key_type(next) {
-            let options = next;
-            next = words
-                .next()
-                .with_context(|| format!("{where_}: no key after the options"))?;
-            let lower = options.to_ascii_lowercase();
-            if lower.contains("cert-authority")
-                || lower.contains("valid-after")
-                || lower.contains("valid-before")
-            {
-                warnings.push(format!(
-                    "{where_}: options `{options}` are not supported; entry ignored"
-                ));
-                continue;
-            }
-            if let Some(start) = lower.find("namespaces=\"") {
-                let rest = &options[start + "namespaces=\"".len()..];
-                let list = rest.split('"').next().unwrap_or_default();
-                if !list.split(',').any(|n| n == NAMESPACE) {
-                    warnings.push(format!(
-                        "{where_}: not allowed to sign namespace {NAMESPACE}; entry ignored"
-                    ));
-                    continue;
-                }
-            }
-        }
-        let base64 = words
-            .next()
-            .with_context(|| format!("{where_}: the key has no data"))?;
-        let key = PublicKey::from_openssh(&format!("{next} {base64}"))
-            .map_err(|e| anyhow::anyhow!("{where_}: not a public key: {e}"))?;
-        for principal in principals.split(',') {
-            signers.push(AllowedSigner {
-                principal: principal.to_owned(),
-                key: key.clone(),
-            });
-        }
-    }
-    Ok((signers, warnings))
-}
-
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AttestationStatus {
     /// Signed by a trusted key, for this release: counted.
     Counted,
-    /// Signed by a trusted key whose principal was already counted.
+    /// Signed by a trusted key whose principal was already counted; still
+    /// checked for disagreement.
     Duplicate,
     /// Trusted, but about other crate versions or another Cargo.lock.
     OtherRelease,
@@ -254,6 +201,8 @@ pub enum AttestationStatus {
     Untrusted,
     /// The signature does not verify (tampered statement or signature).
     BadSignature,
+    /// Trusted, but a key type repro cannot check (never counted).
+    UnsupportedKeyType,
     /// Not an attestation: unreadable, unparsable, or without its signature.
     Malformed,
 }
@@ -270,6 +219,8 @@ pub struct AttestationResult {
 pub struct Disagreement {
     pub principal: String,
     pub sha256: String,
+    /// The attestation file that says so.
+    pub file: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -295,19 +246,36 @@ fn fingerprint(key: &ssh_key::public::KeyData) -> String {
     key.fingerprint(HashAlg::Sha256).to_string()
 }
 
+/// Key types whose signatures repro can check (ssh-key's features).
+fn supported(algorithm: ssh_key::Algorithm) -> bool {
+    use ssh_key::{Algorithm, EcdsaCurve};
+    matches!(
+        algorithm,
+        Algorithm::Ed25519
+            | Algorithm::SkEd25519
+            | Algorithm::SkEcdsaSha2NistP256
+            | Algorithm::Rsa { .. }
+            | Algorithm::Ecdsa {
+                curve: EcdsaCurve::NistP256 | EcdsaCurve::NistP384 | EcdsaCurve::NistP521
+            }
+    )
+}
+
 /// Checks one attestation file; on success, the trusted principal and statement.
 fn check_one(
     path: &Path,
     signers: &[AllowedSigner],
 ) -> std::result::Result<(String, Statement), (AttestationStatus, String)> {
     use AttestationStatus::*;
-    let bytes = fs::read(path).map_err(|e| (Malformed, format!("cannot read: {e}")))?;
+    let bytes = hashing::read_regular(path, STATEMENT_LIMIT)
+        .map_err(|e| (Malformed, format!("cannot read: {e}")))?;
     let sig_path = PathBuf::from(format!("{}.sig", path.display()));
-    let pem = fs::read(&sig_path).map_err(|_| {
-        (
+    let pem = hashing::read_regular(&sig_path, SIGNATURE_LIMIT).map_err(|e| match e {
+        HashError::Missing => (
             Malformed,
             format!("no signature file {}", sig_path.display()),
-        )
+        ),
+        e => (Malformed, format!("cannot read the signature file: {e}")),
     })?;
     let sig = SshSig::from_pem(&pem).map_err(|e| {
         (
@@ -336,6 +304,15 @@ fn check_one(
             ),
         ));
     };
+    if !supported(signer.key.algorithm()) {
+        return Err((
+            UnsupportedKeyType,
+            format!(
+                "unsupported key type {}: repro checks ed25519, RSA and ECDSA signatures",
+                signer.key.algorithm()
+            ),
+        ));
+    }
     signer.key.verify(NAMESPACE, &bytes, &sig).map_err(|_| {
         (
             BadSignature,
@@ -365,11 +342,15 @@ pub fn verify(dir: &Path, attestations: &Path, allowed: &Path, min: usize) -> Re
     if min == 0 {
         bail!("--min must be at least 1: zero signers prove nothing");
     }
-    let (signers, warnings) = allowed_signers(allowed)?;
+    let (signers, warnings) = allowed_signers::read(allowed)?;
     let folder = BuildFolder::open(dir)?;
     let hashed = hashed_artifacts(&folder)?;
     let release: BTreeMap<&str, &crate::manifest::Artifact> =
         hashed.iter().map(|(n, _, a)| (n.as_str(), a)).collect();
+    let hashes: BTreeMap<&str, &str> = hashed
+        .iter()
+        .map(|(n, h, _)| (n.as_str(), h.as_str()))
+        .collect();
     let mut files: Vec<PathBuf> = fs::read_dir(attestations)
         .with_context(|| format!("{}: no such attestations folder", attestations.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -379,13 +360,39 @@ pub fn verify(dir: &Path, attestations: &Path, allowed: &Path, min: usize) -> Re
 
     let mut results = Vec::new();
     let mut counted: BTreeMap<String, Statement> = BTreeMap::new();
+    // Artifact name → trusted statements of other bytes for this release,
+    // from every trusted file: counted, duplicate or not.
+    let mut disagreements: BTreeMap<String, Vec<Disagreement>> = BTreeMap::new();
     for path in files {
         let file = path
             .file_name()
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned();
-        let (status, principal, detail) = match check_one(&path, &signers) {
+        let checked = check_one(&path, &signers).and_then(|(principal, statement)| {
+            let mut names = std::collections::BTreeSet::new();
+            if statement
+                .subject
+                .iter()
+                .any(|s| !names.insert(s.name.as_str()))
+            {
+                return Err((
+                    AttestationStatus::Malformed,
+                    "signed, but names an artifact twice".to_owned(),
+                ));
+            }
+            Ok((principal, statement))
+        });
+        if let Ok((principal, statement)) = &checked {
+            for (name, theirs) in disagreeing(statement, &release, &hashes) {
+                disagreements.entry(name).or_default().push(Disagreement {
+                    principal: principal.clone(),
+                    sha256: theirs,
+                    file: file.clone(),
+                });
+            }
+        }
+        let (status, principal, detail) = match checked {
             Err((status, detail)) => (status, None, detail),
             Ok((principal, statement)) => {
                 // For this release: every attested artifact it shares with the
@@ -450,7 +457,7 @@ pub fn verify(dir: &Path, attestations: &Path, allowed: &Path, min: usize) -> Re
             name: name.clone(),
             sha256: hash.clone(),
             agreed: Vec::new(),
-            disagreed: Vec::new(),
+            disagreed: disagreements.remove(name).unwrap_or_default(),
             missing: Vec::new(),
             passed: false,
         };
@@ -464,10 +471,8 @@ pub fn verify(dir: &Path, attestations: &Path, allowed: &Path, min: usize) -> Re
                 Some(theirs) if theirs.eq_ignore_ascii_case(hash) => {
                     agreement.agreed.push(principal.clone())
                 }
-                Some(theirs) => agreement.disagreed.push(Disagreement {
-                    principal: principal.clone(),
-                    sha256: theirs.clone(),
-                }),
+                // Recorded in `disagreements` with every other trusted file's.
+                Some(_) => {}
                 None => agreement.missing.push(principal.clone()),
             }
         }
@@ -484,8 +489,41 @@ pub fn verify(dir: &Path, attestations: &Path, allowed: &Path, min: usize) -> Re
     })
 }
 
-fn short(hash: &str) -> &str {
-    &hash[..hash.len().min(12)]
+/// The release artifacts a trusted statement attests other bytes for:
+/// (name, its sha256). A statement about another release (other version or
+/// Cargo.lock for that artifact) is not a disagreement.
+fn disagreeing(
+    statement: &Statement,
+    release: &BTreeMap<&str, &crate::manifest::Artifact>,
+    hashes: &BTreeMap<&str, &str>,
+) -> Vec<(String, String)> {
+    let mut found = Vec::new();
+    for subject in &statement.subject {
+        let Some(ours) = release.get(subject.name.as_str()) else {
+            continue;
+        };
+        let other_release = statement
+            .predicate
+            .artifacts
+            .iter()
+            .filter(|a| a.name == subject.name)
+            .any(|a| a.version != ours.version || a.crate_lock_sha256 != ours.crate_lock_sha256);
+        if other_release {
+            continue;
+        }
+        let hash = hashes[subject.name.as_str()];
+        match subject.digest.get("sha256") {
+            Some(theirs) if theirs.eq_ignore_ascii_case(hash) => {}
+            Some(theirs) => found.push((subject.name.clone(), theirs.clone())),
+            None => {}
+        }
+    }
+    found
+}
+
+/// The first 12 characters (not bytes: the text is untrusted and may not be hex).
+fn short(hash: &str) -> String {
+    hash.chars().take(12).collect()
 }
 
 /// The human rendering of a verification.
@@ -494,25 +532,30 @@ pub fn render(
     style: &crate::style::Style,
     out: &mut dyn std::io::Write,
 ) -> std::io::Result<()> {
+    let e = escape_untrusted;
     for w in &report.warnings {
-        writeln!(out, "{} {w}", style.info("WARN :"))?;
+        writeln!(out, "{} {}", style.info("WARN :"), e(w))?;
     }
     for a in &report.attestations {
         let who = a
             .principal
             .as_deref()
-            .map(|p| format!(" ({p})"))
+            .map(|p| format!(" ({})", e(p)))
             .unwrap_or_default();
         match a.status {
-            AttestationStatus::Counted => {
-                writeln!(out, "{} {}{who}: {}", style.ok("TRUST:"), a.file, a.detail)?
-            }
+            AttestationStatus::Counted => writeln!(
+                out,
+                "{} {}{who}: {}",
+                style.ok("TRUST:"),
+                e(&a.file),
+                e(&a.detail)
+            )?,
             _ => writeln!(
                 out,
                 "{} {}{who}: not counted: {}",
                 style.fail("NOPE :"),
-                a.file,
-                a.detail
+                e(&a.file),
+                e(&a.detail)
             )?,
         }
     }
@@ -522,21 +565,21 @@ pub fn render(
                 out,
                 "{} {}: {} attested {} but the file hashes to {}",
                 style.fail("DISAGREE:"),
-                a.name,
-                d.principal,
-                d.sha256,
+                e(&a.name),
+                e(&d.principal),
+                e(&d.sha256),
                 a.sha256
             )?;
         }
         let agreed = if a.agreed.is_empty() {
             "nobody".to_owned()
         } else {
-            a.agreed.join(", ")
+            e(&a.agreed.join(", "))
         };
         let missing = if a.missing.is_empty() {
             String::new()
         } else {
-            format!("; not attested by {}", a.missing.join(", "))
+            format!("; not attested by {}", e(&a.missing.join(", ")))
         };
         let tag = if a.passed {
             style.ok("OK   :")
@@ -546,7 +589,7 @@ pub fn render(
         writeln!(
             out,
             "{tag} {} sha={}: agreed by {agreed} ({} of {} needed){missing}",
-            a.name,
+            e(&a.name),
             a.sha256,
             a.agreed.len(),
             report.min

@@ -2,79 +2,128 @@
 //! folders. The result is a [`Report`]; the human lines and `--json` are two
 //! renderings of it.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::cmp::Ordering;
+use std::fs::File;
 use std::io::{self, Write};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::hashing::{self, HashError};
-use crate::layout::{self, Located};
+use crate::layout;
 use crate::manifest::{Artifact, Manifest};
-use crate::style::Style;
+use crate::style::{Style, escape_untrusted};
 
-/// A build folder, loaded and with every artifact's file located.
+/// A build folder: its manifest, checked, and a handle on the folder that
+/// every artifact's file is opened beneath.
 pub struct BuildFolder {
     /// As the user named it, for messages.
     pub shown: PathBuf,
-    /// Canonical, for containment checks.
+    /// Canonical, for messages and the undescribed-files walk.
     pub root: PathBuf,
+    /// The folder, opened once: files are opened relative to it.
+    root_dir: File,
+    pub manifest_path: PathBuf,
+    /// Artifacts sorted by key (package, target, bin).
     pub manifest: Manifest,
-    /// Artifact key → (artifact, where its file is).
-    pub artifacts: BTreeMap<String, (Artifact, Located)>,
 }
 
 impl BuildFolder {
-    /// Loads `dir/manifest.json` and checks every `bin_path`. Any error means
-    /// the folder is unusable input.
+    /// Loads `dir/manifest.json` and checks every `bin_path`'s shape. Any
+    /// error means the folder is unusable input.
     pub fn open(dir: &Path) -> Result<BuildFolder> {
-        let (manifest_path, manifest) = Manifest::load(dir)?;
+        let (manifest_path, mut manifest) = Manifest::load(dir)?;
         let root = dir
             .canonicalize()
             .with_context(|| format!("{}: cannot resolve the folder", dir.display()))?;
-        let mut artifacts = BTreeMap::new();
+        let root_dir = File::open(&root)
+            .with_context(|| format!("{}: cannot open the folder", dir.display()))?;
         for artifact in &manifest.artifacts {
-            let located = layout::locate(&root, artifact).map_err(|why| {
+            layout::check(artifact).map_err(|why| {
                 anyhow::anyhow!(
                     "{}: artifact `{}`: unsafe bin_path: {why}",
                     manifest_path.display(),
-                    artifact.key()
+                    escape_untrusted(&artifact.display_key())
                 )
             })?;
-            artifacts.insert(artifact.key(), (artifact.clone(), located));
         }
+        manifest.sort_by_key();
         Ok(BuildFolder {
             shown: dir.to_owned(),
             root,
+            root_dir,
+            manifest_path,
             manifest,
-            artifacts,
         })
+    }
+
+    /// Opens an artifact's file, once, beneath the folder: never outside it,
+    /// and in Secluso's `artifacts/` layout never through a symlink.
+    pub fn open_artifact(&self, artifact: &Artifact) -> Result<(File, u64), HashError> {
+        hashing::open_beneath(
+            &self.root_dir,
+            Path::new(&artifact.bin_path),
+            layout::is_secluso_layout(artifact),
+        )
+    }
+
+    /// The artifact with this key.
+    pub fn find(&self, key: crate::manifest::ArtifactKey) -> Option<&Artifact> {
+        let artifacts = &self.manifest.artifacts;
+        artifacts
+            .binary_search_by(|a| a.key().cmp(&key))
+            .ok()
+            .map(|i| &artifacts[i])
+    }
+
+    /// The unusable-input error for an artifact whose path was refused as unsafe.
+    pub fn unsafe_path(&self, artifact: &Artifact, error: &HashError) -> anyhow::Error {
+        anyhow::anyhow!(
+            "{}: artifact `{}`: unsafe bin_path: {}",
+            self.manifest_path.display(),
+            escape_untrusted(&artifact.display_key()),
+            layout::describe_unsafe(&self.root, &artifact.bin_path, error)
+        )
+    }
+
+    /// Hashes the given artifacts of this folder on one pool; an unsafe path
+    /// is unusable input.
+    fn hash(
+        &self,
+        artifacts: &[&Artifact],
+        threads: usize,
+    ) -> Result<Vec<Result<String, HashError>>> {
+        let hashes = hashing::sha256_each(artifacts, threads, |a| {
+            self.open_artifact(a).map(|(file, _)| file)
+        });
+        for (artifact, hash) in artifacts.iter().zip(&hashes) {
+            if let Err(e) = hash
+                && e.is_unsafe_path()
+            {
+                return Err(self.unsafe_path(artifact, e));
+            }
+        }
+        Ok(hashes)
     }
 
     /// Every artifact in the manifest's canonical order with the SHA-256 of its
     /// file, hashed now, or why it has none: `<bin_path>: <reason>` for a
     /// missing or unreadable file or one that contradicts its own manifest.
-    pub fn hash_artifacts(&self, threads: usize) -> Vec<(Artifact, Result<String, String>)> {
-        let mut manifest = self.manifest.clone();
-        manifest.sort_artifacts();
-        let paths: Vec<PathBuf> = manifest
-            .artifacts
-            .iter()
-            .filter_map(|a| match &self.artifacts[&a.key()].1 {
-                Located::Found(path) => Some(path.clone()),
-                Located::Missing => None,
-            })
-            .collect();
-        let mut hashes = hashing::sha256_files(&paths, threads).into_iter();
-        manifest
-            .artifacts
+    /// An unsafe path is an error: the folder is unusable.
+    pub fn hash_artifacts(
+        &self,
+        threads: usize,
+    ) -> Result<Vec<(&Artifact, Result<String, String>)>> {
+        let mut ordered: Vec<&Artifact> = self.manifest.artifacts.iter().collect();
+        ordered
+            .sort_by(|a, b| (&a.target, &a.package, &a.bin).cmp(&(&b.target, &b.package, &b.bin)));
+        let hashes = self.hash(&ordered, threads)?;
+        Ok(ordered
             .into_iter()
-            .map(|artifact| {
-                let hash = match &self.artifacts[&artifact.key()].1 {
-                    Located::Missing => Err(HashError::Missing),
-                    Located::Found(_) => hashes.next().expect("one hash per found file"),
-                };
+            .zip(hashes)
+            .map(|(artifact, hash)| {
                 let checked = match hash {
                     Err(e) => Err(format!("{}: {e}", artifact.bin_path)),
                     Ok(actual) => match artifact.recorded_mismatch(&actual) {
@@ -84,7 +133,7 @@ impl BuildFolder {
                 };
                 (artifact, checked)
             })
-            .collect()
+            .collect())
     }
 
     /// Files in the folder that its manifest does not describe.
@@ -93,6 +142,13 @@ impl BuildFolder {
             &self.root,
             self.manifest.artifacts.iter().map(|a| a.bin_path.as_str()),
         )
+    }
+
+    fn same_folder_as(&self, other: &BuildFolder) -> bool {
+        match (self.root_dir.metadata(), other.root_dir.metadata()) {
+            (Ok(a), Ok(b)) => (a.dev(), a.ino()) == (b.dev(), b.ino()),
+            _ => self.root == other.root,
+        }
     }
 }
 
@@ -167,7 +223,7 @@ impl Report {
 pub fn compare(a_dir: &Path, b_dir: &Path, threads: usize) -> Result<Report> {
     let a = BuildFolder::open(a_dir)?;
     let b = BuildFolder::open(b_dir)?;
-    if a.root == b.root {
+    if a.same_folder_as(&b) {
         bail!(
             "{} and {} are the same folder ({}); a folder always matches itself, so pass two different build folders",
             a_dir.display(),
@@ -175,109 +231,126 @@ pub fn compare(a_dir: &Path, b_dir: &Path, threads: usize) -> Result<Report> {
             a.root.display()
         );
     }
-
-    let a_keys: BTreeSet<&String> = a.artifacts.keys().collect();
-    let b_keys: BTreeSet<&String> = b.artifacts.keys().collect();
-    let (small, large, smaller) = if a_keys.len() <= b_keys.len() {
-        (&a_keys, &b_keys, "A")
-    } else {
-        (&b_keys, &a_keys, "B")
+    let (a_count, b_count) = (a.manifest.artifacts.len(), b.manifest.artifacts.len());
+    let smaller = if a_count <= b_count { "A" } else { "B" };
+    // Before the per-artifact results exist, so the walk's memory and theirs
+    // are never needed at once.
+    let summary = |f: &BuildFolder| SideSummary {
+        dir: f.shown.display().to_string(),
+        artifacts: f.manifest.artifacts.len(),
+        undescribed_files: f.undescribed_files(),
     };
-    let missing: Vec<String> = small.difference(large).map(|k| (*k).clone()).collect();
-    let extras: Vec<String> = large.difference(small).map(|k| (*k).clone()).collect();
-    let common: Vec<&String> = small.intersection(large).copied().collect();
+    let (a_summary, b_summary) = (summary(&a), summary(&b));
+
+    // Both sides are sorted by key: one merge finds the common, missing and
+    // extra artifacts (as indices) without a map or a key string per artifact.
+    let (arts_a, arts_b) = (&a.manifest.artifacts, &b.manifest.artifacts);
+    let mut common: Vec<(usize, usize)> = Vec::new();
+    let (mut only_a, mut only_b) = (Vec::new(), Vec::new());
+    let (mut i, mut j) = (0, 0);
+    while i < a_count || j < b_count {
+        let order = match (arts_a.get(i), arts_b.get(j)) {
+            (Some(x), Some(y)) => x.key().cmp(&y.key()),
+            (Some(_), None) => Ordering::Less,
+            _ => Ordering::Greater,
+        };
+        match order {
+            Ordering::Less => {
+                only_a.push(arts_a[i].display_key());
+                i += 1;
+            }
+            Ordering::Greater => {
+                only_b.push(arts_b[j].display_key());
+                j += 1;
+            }
+            Ordering::Equal => {
+                common.push((i, j));
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    let (missing, extras) = if smaller == "A" {
+        (only_a, only_b)
+    } else {
+        (only_b, only_a)
+    };
 
     // Build inputs first: when they differ, the binaries are expected to differ
     // and hashing them would add noise, not information.
-    let mut results = Vec::new();
-    let mut to_hash: Vec<PathBuf> = Vec::new();
-    let mut pending = Vec::new();
-    for key in common {
-        let (art_a, loc_a) = &a.artifacts[key];
-        let (art_b, loc_b) = &b.artifacts[key];
-        let mut result = ArtifactResult {
-            key: key.clone(),
-            package: art_a.package.clone(),
-            target: art_a.target.clone(),
-            bin: art_a.bin.clone(),
-            status: Status::Ok,
-            crate_name: art_a.crate_name.clone(),
-            version: art_a.version.clone(),
-            a_sha256: None,
-            b_sha256: None,
-            diffs: input_diffs(&a.manifest, art_a, &b.manifest, art_b),
-            failures: Vec::new(),
-        };
-        if !result.diffs.is_empty() {
-            result.status = Status::Diff;
-            results.push(result);
-            continue;
-        }
-        let mut slot =
-            |side: &str, art: &Artifact, located: &Located, result: &mut ArtifactResult| {
-                match located {
-                    Located::Found(path) => {
-                        to_hash.push(path.clone());
-                        Some(to_hash.len() - 1)
-                    }
-                    Located::Missing => {
-                        let e = HashError::Missing;
-                        result
-                            .failures
-                            .push(format!("{side} {}: {e}", art.bin_path));
-                        None
-                    }
-                }
-            };
-        let ia = slot("A", art_a, loc_a, &mut result);
-        let ib = slot("B", art_b, loc_b, &mut result);
-        pending.push((result, ia, ib, art_a, art_b));
-    }
+    let diffs: Vec<Vec<FieldDiff>> = common
+        .iter()
+        .map(|&(i, j)| input_diffs(&a.manifest, &arts_a[i], &b.manifest, &arts_b[j]))
+        .collect();
+    let unchanged = || {
+        common
+            .iter()
+            .zip(&diffs)
+            .filter(|(_, d)| d.is_empty())
+            .map(|(pair, _)| *pair)
+    };
+    let hash_a: Vec<&Artifact> = unchanged().map(|(i, _)| &arts_a[i]).collect();
+    let hash_b: Vec<&Artifact> = unchanged().map(|(_, j)| &arts_b[j]).collect();
+    // Each side's pool uses all threads; A's files, then B's.
+    let mut hashes_a = a.hash(&hash_a, threads)?.into_iter();
+    let mut hashes_b = b.hash(&hash_b, threads)?.into_iter();
+    drop((hash_a, hash_b));
 
-    // One pool over both sides' files: A and B are hashed concurrently.
-    let hashes = hashing::sha256_files(&to_hash, threads);
-    for (mut result, ia, ib, art_a, art_b) in pending {
-        let mut failures = Vec::new();
-        for (side, index, art, into) in [
-            ("A", ia, art_a, &mut result.a_sha256),
-            ("B", ib, art_b, &mut result.b_sha256),
-        ] {
-            let Some(index) = index else { continue };
-            match &hashes[index] {
-                Ok(actual) => {
-                    if let Some(why) = art.recorded_mismatch(actual) {
-                        failures.push(format!("{side} {}: {why}", art.bin_path));
+    // A's manifest is not needed after this: its strings move into the results.
+    let (mut arts_a, arts_b) = (a.manifest.artifacts, &b.manifest.artifacts);
+    let mut results = Vec::with_capacity(common.len());
+    for ((i, j), mut diffs) in common.into_iter().zip(diffs) {
+        let (art_a, art_b) = (std::mem::take(&mut arts_a[i]), &arts_b[j]);
+        let (mut status, mut failures, mut a_sha256, mut b_sha256) =
+            (Status::Diff, Vec::new(), None, None);
+        if diffs.is_empty() {
+            for (side, art, hash, into) in [
+                ("A", &art_a, hashes_a.next(), &mut a_sha256),
+                ("B", art_b, hashes_b.next(), &mut b_sha256),
+            ] {
+                match hash.expect("one hash per artifact") {
+                    Ok(actual) => {
+                        if let Some(why) = art.recorded_mismatch(&actual) {
+                            failures.push(format!("{side} {}: {why}", art.bin_path));
+                        }
+                        *into = Some(actual);
                     }
-                    *into = Some(actual.clone());
+                    Err(e) => failures.push(format!("{side} {}: {e}", art.bin_path)),
                 }
-                Err(e) => failures.push(format!("{side} {}: {e}", art.bin_path)),
             }
+            status = if !failures.is_empty() {
+                Status::Fail
+            } else if a_sha256 != b_sha256 {
+                diffs.push(FieldDiff {
+                    field: "sha256".into(),
+                    a: a_sha256.clone().unwrap_or_default(),
+                    b: b_sha256.clone().unwrap_or_default(),
+                });
+                Status::Diff
+            } else {
+                Status::Ok
+            };
         }
-        result.failures.extend(failures);
-        if !result.failures.is_empty() {
-            result.status = Status::Fail;
-        } else if result.a_sha256 != result.b_sha256 {
-            result.status = Status::Diff;
-            result.diffs.push(FieldDiff {
-                field: "sha256".into(),
-                a: result.a_sha256.clone().unwrap_or_default(),
-                b: result.b_sha256.clone().unwrap_or_default(),
-            });
-        }
-        results.push(result);
+        results.push(ArtifactResult {
+            key: art_a.display_key(),
+            package: art_a.package,
+            target: art_a.target,
+            bin: art_a.bin,
+            status,
+            crate_name: art_a.crate_name,
+            version: art_a.version,
+            a_sha256,
+            b_sha256,
+            diffs,
+            failures,
+        });
     }
-    results.sort_by(|x, y| x.key.cmp(&y.key));
 
     let passed =
         missing.is_empty() && !results.is_empty() && results.iter().all(|r| r.status == Status::Ok);
-    let summary = |f: &BuildFolder| SideSummary {
-        dir: f.shown.display().to_string(),
-        artifacts: f.artifacts.len(),
-        undescribed_files: f.undescribed_files(),
-    };
     Ok(Report {
-        a: summary(&a),
-        b: summary(&b),
+        a: a_summary,
+        b: b_summary,
         smaller: smaller.into(),
         missing,
         extras,
@@ -328,15 +401,18 @@ fn input_diffs(ma: &Manifest, a: &Artifact, mb: &Manifest, b: &Artifact) -> Vec<
 
 /// The human rendering: Secluso's line formats, plus the reasons.
 pub fn render(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    let e = escape_untrusted;
     writeln!(
         out,
         "A: {} ({} artifacts)",
-        report.a.dir, report.a.artifacts
+        e(&report.a.dir),
+        report.a.artifacts
     )?;
     writeln!(
         out,
         "B: {} ({} artifacts)",
-        report.b.dir, report.b.artifacts
+        e(&report.b.dir),
+        report.b.artifacts
     )?;
     let larger = if report.smaller == "A" { "B" } else { "A" };
     if !report.missing.is_empty() {
@@ -348,7 +424,7 @@ pub fn render(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result
             report.smaller
         )?;
         for key in &report.missing {
-            writeln!(out, "  - {key}")?;
+            writeln!(out, "  - {}", e(key))?;
         }
     }
     if report.results.is_empty() {
@@ -364,10 +440,10 @@ pub fn render(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result
                 out,
                 "{} {} (crate={} v{}, sha={})",
                 style.ok("OK   :"),
-                r.key,
-                r.crate_name,
-                r.version,
-                r.a_sha256.as_deref().unwrap_or_default()
+                e(&r.key),
+                e(&r.crate_name),
+                e(&r.version),
+                e(r.a_sha256.as_deref().unwrap_or_default())
             )?,
             Status::Diff => {
                 for d in &r.diffs {
@@ -380,21 +456,22 @@ pub fn render(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result
                     };
                     writeln!(
                         out,
-                        "{} {what} mismatch for {}:",
+                        "{} {} mismatch for {}:",
                         style.diff("DIFF:"),
-                        r.key
+                        e(what),
+                        e(&r.key)
                     )?;
-                    writeln!(out, "  A: {}", d.a)?;
-                    writeln!(out, "  B: {}", d.b)?;
+                    writeln!(out, "  A: {}", e(&d.a))?;
+                    writeln!(out, "  B: {}", e(&d.b))?;
                 }
                 if r.diffs.iter().any(|d| d.field != "sha256") {
                     writeln!(out, "  (binaries not compared: their build inputs differ)")?;
                 }
             }
             Status::Fail => {
-                writeln!(out, "{} cannot check {}:", style.fail("FAIL:"), r.key)?;
+                writeln!(out, "{} cannot check {}:", style.fail("FAIL:"), e(&r.key))?;
                 for f in &r.failures {
-                    writeln!(out, "  {f}")?;
+                    writeln!(out, "  {}", e(f))?;
                 }
             }
         }
@@ -406,7 +483,7 @@ pub fn render(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result
             style.info("INFO :")
         )?;
         for key in &report.extras {
-            writeln!(out, "  - {key}")?;
+            writeln!(out, "  - {}", e(key))?;
         }
     }
     for (side, summary) in [("A", &report.a), ("B", &report.b)] {
@@ -417,7 +494,7 @@ pub fn render(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result
                 style.info("INFO :")
             )?;
             for file in &summary.undescribed_files {
-                writeln!(out, "  - {file}")?;
+                writeln!(out, "  - {}", e(file))?;
             }
         }
     }

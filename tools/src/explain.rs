@@ -16,9 +16,8 @@ use object::{Object, ObjectSection, ObjectSegment};
 use serde::{Deserialize, Serialize};
 
 use crate::compare::{BuildFolder, Report, Status};
-use crate::hashing::sha256_bytes;
-use crate::layout::Located;
-use crate::style::Style;
+use crate::hashing::{self, sha256_bytes};
+use crate::style::{Style, escape_untrusted};
 
 /// Files larger than this get only the byte-level summary, read in streams.
 const MAX_PARSE_BYTES: u64 = 512 << 20;
@@ -106,23 +105,34 @@ pub fn explain_report(
         if result.status != Status::Diff || !result.diffs.iter().any(|d| d.field == "sha256") {
             continue;
         }
-        let (Located::Found(pa), Located::Found(pb)) =
-            (&a.artifacts[&result.key].1, &b.artifacts[&result.key].1)
-        else {
+        let key = (
+            result.package.as_str(),
+            result.target.as_str(),
+            result.bin.as_str(),
+        );
+        let (Some(art_a), Some(art_b)) = (a.find(key), b.find(key)) else {
             continue;
         };
-        let mut explanation = explain_files(&result.key, pa, pb)?;
+        // Opened once each, beneath their folders, like the hashing was.
+        let (Ok(fa), Ok(fb)) = (a.open_artifact(art_a), b.open_artifact(art_b)) else {
+            continue;
+        };
+        let mut explanation = explain_files(&result.key, fa, fb)?;
         if let Some(options) = diffoscope {
-            explanation.diffoscope = Some(run_diffoscope(&result.key, pa, pb, options));
+            let (pa, pb) = (a.root.join(&art_a.bin_path), b.root.join(&art_b.bin_path));
+            explanation.diffoscope = Some(run_diffoscope(&result.key, &pa, &pb, options));
         }
         explanations.push(explanation);
     }
     Ok(explanations)
 }
 
-/// Explains how two files differ.
-pub fn explain_files(key: &str, a_path: &Path, b_path: &Path) -> Result<Explanation> {
-    let (a_size, b_size) = (fs::metadata(a_path)?.len(), fs::metadata(b_path)?.len());
+/// Explains how two files differ, given open handles and their sizes.
+pub fn explain_files(
+    key: &str,
+    (a_file, a_size): (fs::File, u64),
+    (b_file, b_size): (fs::File, u64),
+) -> Result<Explanation> {
     let mut e = Explanation {
         key: key.to_owned(),
         a_size,
@@ -143,7 +153,7 @@ pub fn explain_files(key: &str, a_path: &Path, b_path: &Path) -> Result<Explanat
         diffoscope: None,
     };
     if a_size > MAX_PARSE_BYTES || b_size > MAX_PARSE_BYTES {
-        let (first, count) = streamed_difference(a_path, b_path)?;
+        let (first, count) = streamed_difference(a_file, b_file)?;
         e.first_difference = first;
         e.differing_bytes = count;
         e.causes.push(Cause {
@@ -156,7 +166,11 @@ pub fn explain_files(key: &str, a_path: &Path, b_path: &Path) -> Result<Explanat
         });
         return Ok(e);
     }
-    let (a, b) = (fs::read(a_path)?, fs::read(b_path)?);
+    let read = |file, size| {
+        hashing::read_bounded(file, size, MAX_PARSE_BYTES)
+            .map_err(|why| anyhow::anyhow!("{key}: {why}"))
+    };
+    let (a, b) = (read(a_file, a_size)?, read(b_file, b_size)?);
     e.first_difference = a
         .iter()
         .zip(&b)
@@ -454,11 +468,10 @@ fn causes(e: &Explanation, only_a: &[String], only_b: &[String]) -> Vec<Cause> {
 }
 
 /// First differing offset and differing byte count, reading in 1 MiB blocks.
-fn streamed_difference(a: &Path, b: &Path) -> io::Result<(Option<u64>, u64)> {
+fn streamed_difference(mut fa: fs::File, mut fb: fs::File) -> io::Result<(Option<u64>, u64)> {
     use std::io::Read;
-    let (len_a, len_b) = (fs::metadata(a)?.len(), fs::metadata(b)?.len());
+    let (len_a, len_b) = (fa.metadata()?.len(), fb.metadata()?.len());
     let common = len_a.min(len_b);
-    let (mut fa, mut fb) = (fs::File::open(a)?, fs::File::open(b)?);
     let (mut ba, mut bb) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
     let (mut offset, mut first, mut count) = (0u64, None, 0u64);
     while offset < common {
@@ -565,7 +578,12 @@ pub fn run_diffoscope(key: &str, a: &Path, b: &Path, options: &Diffoscope) -> St
 /// The human rendering, bounded.
 pub fn render(explanations: &[Explanation], style: &Style, out: &mut dyn Write) -> io::Result<()> {
     for e in explanations {
-        writeln!(out, "{} {}", style.diff("EXPLAIN:"), e.key)?;
+        writeln!(
+            out,
+            "{} {}",
+            style.diff("EXPLAIN:"),
+            escape_untrusted(&e.key)
+        )?;
         let first = e
             .first_difference
             .map_or("none".into(), |o| format!("{o:#x}"));
@@ -590,7 +608,7 @@ pub fn render(explanations: &[Explanation], style: &Style, out: &mut dyn Write) 
                     writeln!(
                         out,
                         "    {:<24} A {:>9} B {:>9}  sha256 A {} B {}",
-                        p.name,
+                        escape_untrusted(&p.name),
                         size(p.a_size),
                         size(p.b_size),
                         hash(&p.a_sha256),
@@ -624,7 +642,12 @@ pub fn render(explanations: &[Explanation], style: &Style, out: &mut dyn Write) 
             }
         }
         for c in &e.causes {
-            writeln!(out, "  {} {}", style.info("likely cause:"), c.cause)?;
+            writeln!(
+                out,
+                "  {} {}",
+                style.info("likely cause:"),
+                escape_untrusted(&c.cause)
+            )?;
             for ev in &c.evidence {
                 let ev: String = ev.chars().take(120).collect();
                 writeln!(out, "    evidence: {ev:?}")?;
@@ -632,7 +655,7 @@ pub fn render(explanations: &[Explanation], style: &Style, out: &mut dyn Write) 
             writeln!(out, "    fix: {}", c.fix)?;
         }
         if let Some(d) = &e.diffoscope {
-            writeln!(out, "  diffoscope: {d}")?;
+            writeln!(out, "  diffoscope: {}", escape_untrusted(d))?;
         }
     }
     Ok(())
@@ -709,11 +732,16 @@ mod tests {
         fs::write(&a, &da).unwrap();
         fs::write(&b, &db).unwrap();
         assert_eq!(
-            streamed_difference(&a, &b).unwrap(),
+            streamed_difference(fs::File::open(&a).unwrap(), fs::File::open(&b).unwrap()).unwrap(),
             (Some((1 << 20) + 3), 4)
         );
         da[0] = 0;
         fs::write(&a, &da).unwrap();
-        assert_eq!(streamed_difference(&a, &b).unwrap().0, Some(0));
+        assert_eq!(
+            streamed_difference(fs::File::open(&a).unwrap(), fs::File::open(&b).unwrap())
+                .unwrap()
+                .0,
+            Some(0)
+        );
     }
 }

@@ -2,8 +2,11 @@
 //! many files at once across cores. sha2 picks its SHA-NI code path at run time
 //! where the CPU has it.
 
+use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read};
+use std::os::fd::{AsRawFd, FromRawFd};
+use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -22,7 +25,19 @@ pub enum HashError {
     TooLarge {
         limit: u64,
     },
+    /// The path leads out of the folder it must stay in (through a symlink).
+    Escapes,
+    /// The path passes through a symlink where none is allowed.
+    Symlink,
     Io(String),
+}
+
+impl HashError {
+    /// Whether the path itself is unsafe (the manifest is unusable input),
+    /// rather than the file being absent or unreadable.
+    pub fn is_unsafe_path(&self) -> bool {
+        matches!(self, HashError::Escapes | HashError::Symlink)
+    }
 }
 
 impl std::fmt::Display for HashError {
@@ -30,39 +45,134 @@ impl std::fmt::Display for HashError {
         match self {
             HashError::Missing => f.write_str("file is missing"),
             HashError::NotRegularFile => f.write_str("not a regular file"),
-            HashError::TooLarge { limit } => write!(f, "larger than {} MiB", limit >> 20),
+            HashError::TooLarge { limit } if *limit >= 1 << 20 => {
+                write!(f, "larger than {} MiB", limit >> 20)
+            }
+            HashError::TooLarge { limit } => write!(f, "larger than {limit} bytes"),
+            HashError::Escapes => f.write_str("resolves through a symlink to outside the folder"),
+            HashError::Symlink => f.write_str("passes through a symlink"),
             HashError::Io(e) => write!(f, "cannot read: {e}"),
         }
     }
 }
 
-/// Opens a regular file for reading. The type is checked on the opened
-/// handle, so the file cannot be swapped for something else between check and
-/// read; the open does not block, so a FIFO planted in a build folder cannot
-/// hang us.
+fn io_error(e: std::io::Error) -> HashError {
+    match e.kind() {
+        ErrorKind::NotFound => HashError::Missing,
+        _ => HashError::Io(e.to_string()),
+    }
+}
+
+/// Checks the type on the opened handle (so the file cannot be swapped
+/// between check and read), then makes reads blocking again: the open was
+/// non-blocking so that a FIFO cannot hang it, and a regular file never blocks.
+fn regular_handle(file: File) -> Result<(File, u64), HashError> {
+    let meta = file.metadata().map_err(|e| HashError::Io(e.to_string()))?;
+    if !meta.file_type().is_file() {
+        return Err(HashError::NotRegularFile);
+    }
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor this function owns, with plain integer arguments.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        if flags >= 0 {
+            libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK);
+        }
+    }
+    Ok((file, meta.len()))
+}
+
+const OPEN_FLAGS: i32 = libc::O_RDONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC;
+
+/// Opens a regular file for reading, once: see [`regular_handle`].
 pub fn open_regular(path: &Path) -> Result<(File, u64), HashError> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
-        .map_err(|e| match e.kind() {
-            ErrorKind::NotFound => HashError::Missing,
-            _ => HashError::Io(e.to_string()),
-        })?;
-    let meta = file.metadata().map_err(|e| HashError::Io(e.to_string()))?;
-    if !meta.file_type().is_file() {
-        return Err(HashError::NotRegularFile);
-    }
-    Ok((file, meta.len()))
+        .map_err(io_error)?;
+    regular_handle(file)
 }
 
-/// Hex SHA-256 of a regular file (see [`open_regular`]).
-pub fn sha256_file(path: &Path) -> Result<String, HashError> {
-    let (mut file, _) = open_regular(path)?;
+/// Opens the regular file at `relative` under the folder `root`, once, with
+/// the kernel resolving the whole path (openat2): it can never leave `root`,
+/// and with `no_symlinks` it may not pass through any symlink. What is checked
+/// is then exactly what is read: no path is looked up twice.
+pub fn open_beneath(
+    root: &File,
+    relative: &Path,
+    no_symlinks: bool,
+) -> Result<(File, u64), HashError> {
+    let c_path = CString::new(relative.as_os_str().as_bytes())
+        .map_err(|_| HashError::Io("the path contains a NUL byte".into()))?;
+    let mut resolve = libc::RESOLVE_BENEATH | libc::RESOLVE_NO_MAGICLINKS;
+    if no_symlinks {
+        resolve |= libc::RESOLVE_NO_SYMLINKS;
+    }
+    // SAFETY: open_how is plain data; zeroed is a valid value for every field.
+    let mut how: libc::open_how = unsafe { std::mem::zeroed() };
+    how.flags = OPEN_FLAGS as u64;
+    how.resolve = resolve;
+    // SAFETY: the path is NUL-terminated and `how` lives across the call,
+    // whose size argument is that of `how`.
+    let fd = unsafe {
+        libc::syscall(
+            libc::SYS_openat2,
+            root.as_raw_fd(),
+            c_path.as_ptr(),
+            &how as *const libc::open_how,
+            std::mem::size_of::<libc::open_how>(),
+        )
+    };
+    if fd >= 0 {
+        // SAFETY: the kernel just returned this descriptor to us alone.
+        let file = unsafe { File::from_raw_fd(fd as i32) };
+        return regular_handle(file);
+    }
+    let e = std::io::Error::last_os_error();
+    match e.raw_os_error() {
+        Some(libc::EXDEV) => Err(HashError::Escapes),
+        Some(libc::ELOOP) if no_symlinks => Err(HashError::Symlink),
+        // Kernels before 5.6, or a sandbox that filters the call.
+        Some(libc::ENOSYS) | Some(libc::EPERM) => open_without_symlinks(root, relative),
+        _ => Err(io_error(e)),
+    }
+}
+
+/// Where openat2 is missing: one component at a time, never following a
+/// symlink, which cannot leave `root` either (`..` was refused earlier).
+fn open_without_symlinks(root: &File, relative: &Path) -> Result<(File, u64), HashError> {
+    let parts: Vec<&std::ffi::OsStr> = relative.iter().collect();
+    let mut dir = root.try_clone().map_err(|e| HashError::Io(e.to_string()))?;
+    for (i, part) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        if *part == ".." {
+            return Err(HashError::Escapes);
+        }
+        let c_part = CString::new(part.as_bytes())
+            .map_err(|_| HashError::Io("the path contains a NUL byte".into()))?;
+        let flags = OPEN_FLAGS | libc::O_NOFOLLOW | if last { 0 } else { libc::O_DIRECTORY };
+        // SAFETY: a NUL-terminated name relative to a descriptor we own.
+        let fd = unsafe { libc::openat(dir.as_raw_fd(), c_part.as_ptr(), flags) };
+        if fd < 0 {
+            let e = std::io::Error::last_os_error();
+            return Err(match e.raw_os_error() {
+                Some(libc::ELOOP) => HashError::Symlink,
+                Some(libc::ENOTDIR) => HashError::NotRegularFile,
+                _ => io_error(e),
+            });
+        }
+        // SAFETY: the kernel just returned this descriptor to us alone.
+        dir = unsafe { File::from_raw_fd(fd) };
+    }
+    regular_handle(dir)
+}
+
+/// Hex SHA-256 of everything `file` still holds, read in `buf`-sized pieces.
+pub fn sha256_reader(mut file: impl Read, buf: &mut [u8]) -> Result<String, HashError> {
     let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; READ_SIZE];
     loop {
-        match file.read(&mut buf) {
+        match file.read(buf) {
             Ok(0) => break,
             Ok(n) => hasher.update(&buf[..n]),
             Err(e) if e.kind() == ErrorKind::Interrupted => continue,
@@ -72,11 +182,15 @@ pub fn sha256_file(path: &Path) -> Result<String, HashError> {
     Ok(to_hex(&hasher.finalize()))
 }
 
-/// The whole content of a regular file of at most `limit` bytes, from one
-/// open (see [`open_regular`]). A file that grows past the bound while it is
-/// read is refused too.
-pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, HashError> {
-    let (file, len) = open_regular(path)?;
+/// Hex SHA-256 of a regular file (see [`open_regular`]).
+pub fn sha256_file(path: &Path) -> Result<String, HashError> {
+    let (file, _) = open_regular(path)?;
+    sha256_reader(file, &mut vec![0u8; READ_SIZE])
+}
+
+/// Everything a handle holds, when it is at most `limit` bytes: a file that
+/// grows past the bound while it is read is refused too.
+pub fn read_bounded(file: File, len: u64, limit: u64) -> Result<Vec<u8>, HashError> {
     if len > limit {
         return Err(HashError::TooLarge { limit });
     }
@@ -88,6 +202,13 @@ pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, HashError> {
         return Err(HashError::TooLarge { limit });
     }
     Ok(bytes)
+}
+
+/// The whole content of a regular file of at most `limit` bytes, from one
+/// open (see [`open_regular`]).
+pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>, HashError> {
+    let (file, len) = open_regular(path)?;
+    read_bounded(file, len, limit)
 }
 
 pub fn sha256_bytes(bytes: &[u8]) -> String {
@@ -102,21 +223,34 @@ fn to_hex(bytes: &[u8]) -> String {
     })
 }
 
-/// Hashes every path on a pool of `threads` workers (at least one) that take
-/// the next file from a shared counter, so big and small files balance out.
-/// Results come back in the order of `paths`.
+/// Hashes every path on a pool of `threads` workers (see [`sha256_each`]).
 pub fn sha256_files(paths: &[PathBuf], threads: usize) -> Vec<Result<String, HashError>> {
+    sha256_each(paths, threads, |path| {
+        open_regular(path).map(|(file, _)| file)
+    })
+}
+
+/// Opens and hashes every item on a pool of `threads` workers (at least one)
+/// that take the next item from a shared counter, so big and small files
+/// balance out; each worker reuses one read buffer. Results come back in the
+/// order of `items`.
+pub fn sha256_each<T: Sync>(
+    items: &[T],
+    threads: usize,
+    open: impl Fn(&T) -> Result<File, HashError> + Sync,
+) -> Vec<Result<String, HashError>> {
     let results: Vec<Mutex<Option<Result<String, HashError>>>> =
-        paths.iter().map(|_| Mutex::new(None)).collect();
+        items.iter().map(|_| Mutex::new(None)).collect();
     let next = AtomicUsize::new(0);
-    let workers = threads.clamp(1, paths.len().max(1));
+    let workers = threads.clamp(1, items.len().max(1));
     std::thread::scope(|scope| {
         for _ in 0..workers {
             scope.spawn(|| {
+                let mut buf = vec![0u8; READ_SIZE];
                 loop {
                     let i = next.fetch_add(1, Ordering::Relaxed);
-                    let Some(path) = paths.get(i) else { break };
-                    let hash = sha256_file(path);
+                    let Some(item) = items.get(i) else { break };
+                    let hash = open(item).and_then(|file| sha256_reader(file, &mut buf));
                     *results[i]
                         .lock()
                         .expect("no worker panics while holding a slot") = Some(hash);

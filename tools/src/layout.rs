@@ -2,45 +2,52 @@
 //! as hostile input: a manifest may only name the file that a person installing
 //! `<triple>/<bin>` from that folder would get.
 
-use std::io::ErrorKind;
-use std::path::{Component, Path, PathBuf};
+use std::path::{Component, Path};
 
+use crate::hashing::HashError;
 use crate::manifest::Artifact;
 use crate::matrix::is_plain_name;
+use crate::style::escape_untrusted;
 
 /// Secluso's newer pipeline nests the triples under this folder.
 const SECLUSO_ARTIFACTS_DIR: &str = "artifacts";
 
-/// The outcome of resolving a `bin_path` that passed the shape checks.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Located {
-    /// The canonical path of the file, inside the build folder.
-    Found(PathBuf),
-    /// Nothing at that path (a FAIL, not unusable input: the manifest itself is sound).
-    Missing,
+/// Whether the artifact is in Secluso's newer `artifacts/<triple>/<bin>`
+/// layout, whose compare.bash requires a recorded sha256 and refuses any
+/// symlink on the way to the file.
+pub fn is_secluso_layout(artifact: &Artifact) -> bool {
+    artifact
+        .bin_path
+        .strip_prefix(SECLUSO_ARTIFACTS_DIR)
+        .is_some_and(|rest| rest.starts_with('/'))
 }
 
-/// Checks an artifact's `bin_path` and finds its file under `root`, which
-/// must already be canonical. Errors are reasons the manifest is unusable.
-pub fn locate(root: &Path, artifact: &Artifact) -> Result<Located, String> {
+/// Checks the shape of an artifact's `bin_path`. The file itself is checked
+/// when it is opened, once (see `hashing::open_beneath`). Errors are reasons
+/// the manifest is unusable.
+pub fn check(artifact: &Artifact) -> Result<(), String> {
     let bin_path = artifact.bin_path.as_str();
+    let shown = escape_untrusted(bin_path);
     let path = Path::new(bin_path);
     if bin_path.is_empty() {
         return Err("bin_path is empty".into());
     }
     if path.is_absolute() {
         return Err(format!(
-            "bin_path `{bin_path}` is absolute; it must be relative to the build folder"
+            "bin_path `{shown}` is absolute; it must be relative to the build folder"
         ));
     }
     if path.components().any(|c| matches!(c, Component::ParentDir)) {
         return Err(format!(
-            "bin_path `{bin_path}` climbs out of the build folder with `..`"
+            "bin_path `{shown}` climbs out of the build folder with `..`"
         ));
     }
     for (field, value) in [("target", &artifact.target), ("bin", &artifact.bin)] {
         if !is_plain_name(value) {
-            return Err(format!("{field} `{value}` is not a plain file name"));
+            return Err(format!(
+                "{field} `{}` is not a plain file name",
+                escape_untrusted(value)
+            ));
         }
     }
     let expected = format!("{}/{}", artifact.target, artifact.bin);
@@ -49,17 +56,47 @@ pub fn locate(root: &Path, artifact: &Artifact) -> Result<Located, String> {
     // ships another under the name people install.
     if bin_path != expected && bin_path != secluso {
         return Err(format!(
-            "bin_path `{bin_path}` does not name the artifact's own file; it must be `{expected}` (or `{secluso}` in Secluso's layout)"
+            "bin_path `{shown}` does not name the artifact's own file; it must be `{}` (or `{}` in Secluso's layout)",
+            escape_untrusted(&expected),
+            escape_untrusted(&secluso)
         ));
     }
-    match root.join(path).canonicalize() {
-        Ok(real) if real.starts_with(root) => Ok(Located::Found(real)),
-        Ok(real) => Err(format!(
-            "bin_path `{bin_path}` resolves through a symlink to {}, outside the build folder",
-            real.display()
-        )),
-        Err(e) if e.kind() == ErrorKind::NotFound => Ok(Located::Missing),
-        Err(e) => Err(format!("bin_path `{bin_path}` cannot be resolved: {e}")),
+    Ok(())
+}
+
+/// Why opening `bin_path` under `root` was refused as unsafe, in words. Only
+/// for the message: the refusal itself came from the single open.
+pub fn describe_unsafe(root: &Path, bin_path: &str, error: &HashError) -> String {
+    let shown = escape_untrusted(bin_path);
+    match error {
+        HashError::Symlink => {
+            let mut at = root.to_path_buf();
+            for part in Path::new(bin_path).iter() {
+                at.push(part);
+                if at
+                    .symlink_metadata()
+                    .is_ok_and(|m| m.file_type().is_symlink())
+                {
+                    let rel = at.strip_prefix(root).unwrap_or(&at).display().to_string();
+                    return format!(
+                        "bin_path `{shown}` passes through the symlink `{}`; Secluso's artifacts/ layout allows none",
+                        escape_untrusted(&rel)
+                    );
+                }
+            }
+            format!(
+                "bin_path `{shown}` passes through a symlink; Secluso's artifacts/ layout allows none"
+            )
+        }
+        _ => match root.join(bin_path).canonicalize() {
+            Ok(real) if !real.starts_with(root) => format!(
+                "bin_path `{shown}` resolves through a symlink to {}, outside the build folder",
+                escape_untrusted(&real.display().to_string())
+            ),
+            _ => {
+                format!("bin_path `{shown}` resolves through a symlink to outside the build folder")
+            }
+        },
     }
 }
 
@@ -100,45 +137,26 @@ mod tests {
     }
 
     #[test]
-    fn accepts_both_layouts_and_reports_missing_files() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().canonicalize().unwrap();
-        std::fs::create_dir_all(root.join("t")).unwrap();
-        std::fs::write(root.join("t/b"), b"x").unwrap();
-        assert_eq!(
-            locate(&root, &artifact("t/b")),
-            Ok(Located::Found(root.join("t/b")))
-        );
-        assert_eq!(
-            locate(&root, &artifact("artifacts/t/b")),
-            Ok(Located::Missing)
-        );
+    fn accepts_both_layouts() {
+        assert_eq!(check(&artifact("t/b")), Ok(()));
+        assert_eq!(check(&artifact("artifacts/t/b")), Ok(()));
+        assert!(is_secluso_layout(&artifact("artifacts/t/b")));
+        assert!(!is_secluso_layout(&artifact("t/b")));
     }
 
     #[test]
     fn refuses_paths_that_escape_or_point_elsewhere() {
-        let dir = tempfile::tempdir().unwrap();
-        let root = dir.path().join("root");
-        std::fs::create_dir_all(&root).unwrap();
-        let root = root.canonicalize().unwrap();
-        std::fs::write(dir.path().join("outside"), b"x").unwrap();
-        std::os::unix::fs::symlink(dir.path().join("outside"), root.join("t")).unwrap();
         for (bin_path, says) in [
             ("/etc/passwd", "is absolute"),
             ("t/../b", "climbs out"),
             ("t/other", "does not name the artifact's own file"),
             ("", "is empty"),
         ] {
-            let err = locate(&root, &artifact(bin_path)).unwrap_err();
+            let err = check(&artifact(bin_path)).unwrap_err();
             assert!(err.contains(says), "{bin_path}: {err}");
         }
-        std::fs::remove_file(root.join("t")).unwrap();
-        std::fs::create_dir(root.join("t")).unwrap();
-        std::os::unix::fs::symlink(dir.path().join("outside"), root.join("t/b")).unwrap();
-        let err = locate(&root, &artifact("t/b")).unwrap_err();
-        assert!(err.contains("outside the build folder"), "{err}");
         let mut a = artifact("../b");
         a.target = "..".into();
-        assert!(locate(&root, &a).is_err());
+        assert!(check(&a).is_err());
     }
 }

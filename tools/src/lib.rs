@@ -2,6 +2,7 @@
 //! workspace are bit-for-bit identical. The binary is a thin layer over this
 //! library, which the device programs (the updater) use too.
 
+pub mod allowed_signers;
 pub mod atomic;
 pub mod attest;
 pub mod build;

@@ -54,7 +54,11 @@ fn main() {
         Ok(verdict) => verdict.exit_code(),
         Err(e) => {
             let _ = out.flush();
-            eprintln!("repro: {e:#}");
+            // Errors quote manifests, file names and attestations: untrusted text.
+            eprintln!(
+                "repro: {}",
+                repro::style::escape_untrusted(&format!("{e:#}"))
+            );
             exit::UNUSABLE_INPUT
         }
     };

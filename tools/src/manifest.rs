@@ -10,6 +10,9 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::hashing::HashError;
+use crate::style::escape_untrusted;
+
 /// The file every build folder directly contains.
 pub const MANIFEST_FILE: &str = "manifest.json";
 
@@ -31,7 +34,7 @@ pub struct BuildInfo {
     pub build_modes: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Artifact {
     pub package: String,
     pub target: String,
@@ -46,22 +49,44 @@ pub struct Artifact {
     pub rust_digest: String,
 }
 
+/// What identifies an artifact, as Secluso matches them: package, target and
+/// bin, compared field by field (never joined into one string, which two
+/// different artifacts could share).
+pub type ArtifactKey<'a> = (&'a str, &'a str, &'a str);
+
+/// A manifest.json larger than this is refused: 100,000 artifacts take 40 MiB.
+pub const MANIFEST_LIMIT: u64 = 256 << 20;
+
 impl Artifact {
-    /// Why the file's hash, computed now, contradicts the one this manifest
-    /// records; `None` when it records none or the same.
+    /// Why the file's hash, computed now, contradicts what this manifest
+    /// records; `None` when they agree. Secluso's compare.bash compares the
+    /// recorded hash as exact lowercase hex, and in its `artifacts/` layout
+    /// requires one: so do we.
     pub fn recorded_mismatch(&self, actual: &str) -> Option<String> {
-        self.sha256
-            .as_ref()
-            .filter(|listed| !listed.eq_ignore_ascii_case(actual))
-            .map(|listed| {
-                format!(
-                    "manifest sha256 {listed} does not match the file, which hashes to {actual}"
-                )
-            })
+        match &self.sha256 {
+            None if crate::layout::is_secluso_layout(self) => Some(
+                "the manifest records no sha256, which Secluso's artifacts/ layout requires"
+                    .to_owned(),
+            ),
+            None => None,
+            Some(listed) if listed == actual => None,
+            Some(listed) if listed.eq_ignore_ascii_case(actual) => Some(format!(
+                "manifest sha256 {listed} is not lowercase hex; it must be exactly the file's {actual}"
+            )),
+            Some(listed) => Some(format!(
+                "manifest sha256 {listed} does not match the file, which hashes to {actual}"
+            )),
+        }
     }
 
-    /// The identity compare matches artifacts by, as Secluso does.
-    pub fn key(&self) -> String {
+    /// The identity compare matches artifacts by.
+    pub fn key(&self) -> ArtifactKey<'_> {
+        (&self.package, &self.target, &self.bin)
+    }
+
+    /// The key as people read it (Secluso's `package | target | bin`); for
+    /// display only, since two keys can read the same.
+    pub fn display_key(&self) -> String {
         format!("{} | {} | {}", self.package, self.target, self.bin)
     }
 }
@@ -83,22 +108,26 @@ impl Manifest {
             );
         }
         let path = dir.join(MANIFEST_FILE);
-        let text = match fs::read_to_string(&path) {
-            Ok(text) => text,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => bail!(
+        let bytes = match crate::hashing::read_regular(&path, MANIFEST_LIMIT) {
+            Ok(bytes) => bytes,
+            Err(HashError::Missing) => bail!(
                 "{}: no {MANIFEST_FILE} here; pass the folder that directly contains {MANIFEST_FILE}",
                 dir.display()
             ),
-            Err(e) => return Err(e).with_context(|| format!("{}: cannot read", path.display())),
+            Err(HashError::NotRegularFile) => bail!(
+                "{}: not a regular file; the build folder's {MANIFEST_FILE} must be a file",
+                path.display()
+            ),
+            Err(e) => bail!("{}: {e}", path.display()),
         };
-        let manifest = Manifest::parse(&text).with_context(|| format!("{}", path.display()))?;
+        let manifest = Manifest::parse(&bytes).with_context(|| format!("{}", path.display()))?;
         Ok((path, manifest))
     }
 
     /// Parses and validates manifest text. serde_json's errors carry the line and
     /// column, and serde's derive rejects a field given twice.
-    pub fn parse(text: &str) -> Result<Manifest> {
-        let manifest: Manifest = serde_json::from_str(text).map_err(|e| {
+    pub fn parse(text: impl AsRef<[u8]>) -> Result<Manifest> {
+        let manifest: Manifest = serde_json::from_slice(text.as_ref()).map_err(|e| {
             let what = match e.classify() {
                 serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
                     "invalid JSON"
@@ -112,7 +141,6 @@ impl Manifest {
     }
 
     fn validate(&self) -> Result<()> {
-        let mut seen = BTreeMap::new();
         for (index, artifact) in self.artifacts.iter().enumerate() {
             for (field, value) in [
                 ("package", &artifact.package),
@@ -123,14 +151,39 @@ impl Manifest {
                     bail!("artifacts[{index}]: field `{field}` is empty");
                 }
             }
-            if let Some(first) = seen.insert(artifact.key(), index) {
+            // They name files, and `repro sums` prints them into SHA256SUMS lines.
+            for (field, value) in [
+                ("target", &artifact.target),
+                ("bin", &artifact.bin),
+                ("bin_path", &artifact.bin_path),
+            ] {
+                if value.chars().any(char::is_control) {
+                    bail!(
+                        "artifacts[{index}]: field `{field}` `{}` contains a control character; file names in a release must not",
+                        escape_untrusted(value)
+                    );
+                }
+            }
+        }
+        let mut order: Vec<usize> = (0..self.artifacts.len()).collect();
+        order.sort_by_key(|&i| (self.artifacts[i].key(), i));
+        for pair in order.windows(2) {
+            let (first, second) = (&self.artifacts[pair[0]], &self.artifacts[pair[1]]);
+            if first.key() == second.key() {
                 bail!(
-                    "artifacts[{first}] and artifacts[{index}] both describe `{}`; each package | target | bin must appear once",
-                    artifact.key()
+                    "artifacts[{}] and artifacts[{}] both describe `{}`; each package | target | bin must appear once",
+                    pair[0],
+                    pair[1],
+                    escape_untrusted(&first.display_key())
                 );
             }
         }
         Ok(())
+    }
+
+    /// The order compare matches artifacts in: by key.
+    pub fn sort_by_key(&mut self) {
+        self.artifacts.sort_by(|a, b| a.key().cmp(&b.key()));
     }
 
     /// The canonical artifact order: by triple, then package, then binary.

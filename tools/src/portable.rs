@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::compare::BuildFolder;
 use crate::hashing::{self, HashError};
-use crate::layout::Located;
 use crate::manifest::Artifact;
 use crate::style::{Style, escape_untrusted};
 
@@ -142,8 +141,16 @@ pub fn check_folder(dir: &Path, floor: &GlibcVersion) -> Result<Report> {
     let artifacts: Vec<ArtifactCheck> = manifest
         .artifacts
         .iter()
-        .map(|artifact| check_artifact(artifact, &folder.artifacts[&artifact.key()].1, floor))
-        .collect();
+        .map(|artifact| {
+            let read = folder
+                .open_artifact(artifact)
+                .and_then(|(file, len)| hashing::read_bounded(file, len, MAX_FILE_BYTES));
+            match read {
+                Err(e) if e.is_unsafe_path() => Err(folder.unsafe_path(artifact, &e)),
+                read => Ok(check_artifact(artifact, read, floor)),
+            }
+        })
+        .collect::<Result<_>>()?;
     let portable = !artifacts.is_empty() && artifacts.iter().all(|a| a.portable);
     Ok(Report {
         dir: dir.display().to_string(),
@@ -154,9 +161,13 @@ pub fn check_folder(dir: &Path, floor: &GlibcVersion) -> Result<Report> {
     })
 }
 
-fn check_artifact(artifact: &Artifact, located: &Located, floor: &GlibcVersion) -> ArtifactCheck {
+fn check_artifact(
+    artifact: &Artifact,
+    read: Result<Vec<u8>, HashError>,
+    floor: &GlibcVersion,
+) -> ArtifactCheck {
     let mut check = ArtifactCheck {
-        key: artifact.key(),
+        key: artifact.display_key(),
         target: artifact.target.clone(),
         bin: artifact.bin.clone(),
         bin_path: artifact.bin_path.clone(),
@@ -167,10 +178,6 @@ fn check_artifact(artifact: &Artifact, located: &Located, floor: &GlibcVersion) 
         needed: Vec::new(),
         newest_glibc: None,
         problems: Vec::new(),
-    };
-    let read = match located {
-        Located::Missing => Err(HashError::Missing),
-        Located::Found(path) => hashing::read_regular(path, MAX_FILE_BYTES),
     };
     match read {
         Ok(bytes) => {

@@ -12,9 +12,9 @@ pub fn sums(dir: &Path, threads: usize) -> Result<Result<Vec<String>, Vec<String
     let folder = BuildFolder::open(dir)?;
     let mut lines = Vec::new();
     let mut problems = Vec::new();
-    for (artifact, hash) in folder.hash_artifacts(threads) {
+    for (artifact, hash) in folder.hash_artifacts(threads)? {
         match hash {
-            Ok(actual) => lines.push(format!("{actual}  {}", artifact.bin_path)),
+            Ok(actual) => lines.push(sums_line(&actual, &artifact.bin_path)),
             Err(why) => problems.push(why),
         }
     }
@@ -23,4 +23,29 @@ pub fn sums(dir: &Path, threads: usize) -> Result<Result<Vec<String>, Vec<String
     } else {
         Err(problems)
     })
+}
+
+/// One line as `sha256sum` writes it: a name with a backslash or a line break
+/// is escaped and the line marked with a leading backslash, so that
+/// `sha256sum -c` reads the name back exactly. (Manifests cannot name files
+/// with other control characters.)
+fn sums_line(hash: &str, name: &str) -> String {
+    if name.contains(['\\', '\n', '\r']) {
+        let escaped = name
+            .replace('\\', "\\\\")
+            .replace('\n', "\\n")
+            .replace('\r', "\\r");
+        format!("\\{hash}  {escaped}")
+    } else {
+        format!("{hash}  {name}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_escaped_as_sha256sum_does() {
+        assert_eq!(super::sums_line("ab", "t/b"), "ab  t/b");
+        assert_eq!(super::sums_line("ab", "t/a\\b"), "\\ab  t/a\\\\b");
+    }
 }

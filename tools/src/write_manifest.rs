@@ -129,6 +129,13 @@ pub fn build_timestamp() -> Result<String> {
                     "SOURCE_DATE_EPOCH=`{value}` is not a whole number of seconds since 1970; set it to e.g. the last commit's time (git log -1 --format=%ct)"
                 )
             })?;
+            // humantime panics on years past 9999 (and the addition on overflow).
+            const LAST_SECOND_OF_9999: u64 = 253_402_300_799;
+            if secs > LAST_SECOND_OF_9999 {
+                bail!(
+                    "SOURCE_DATE_EPOCH=`{value}` is after 9999-12-31T23:59:59Z ({LAST_SECOND_OF_9999}), which a manifest timestamp cannot hold; set it to e.g. the last commit's time (git log -1 --format=%ct)"
+                );
+            }
             SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
         }
         Err(std::env::VarError::NotPresent) => SystemTime::now(),

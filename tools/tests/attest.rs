@@ -349,5 +349,246 @@ fn bad_input_is_unusable() {
         .arg(w.key("alice"))
         .args(["--name", "../x"]));
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("--name `../x` must be a plain file name"));
+    assert!(
+        r.stderr.contains("--name `../x` must be a plain file name"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn a_non_ascii_lock_hash_is_shown_not_panicked_on() {
+    // Byte 12 falls inside `é`: slicing bytes there panics.
+    let lock = "11111111111é11111111";
+    let w = World::new();
+    let mut ours = release();
+    for a in &mut ours {
+        a.lock = lock.into();
+    }
+    build_folder(&w.tmp.join("release"), &ours);
+    w.attest("alice", "alice", &ours);
+    let older: Vec<Art> = ours
+        .into_iter()
+        .map(|a| a.with(|a| a.version = "0.0.9".into()))
+        .collect();
+    w.attest("bob", "bob", &older);
+    let (r, report) = w.verify(1);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        report.attestations[1].status,
+        AttestationStatus::OtherRelease
+    );
+    assert!(
+        r.stdout
+            .contains(" 0.0.9 (lock 11111111111é), this release has 0.1.0 (lock 11111111111é)"),
+        "{}",
+        r.stdout
+    );
+}
+
+#[test]
+fn a_name_with_a_newline_or_control_character_is_refused() {
+    let w = World::new();
+    for (name, shown) in [
+        ("alice\nbob", "alice\\nbob"),
+        ("alice\x1b[31m", "alice\\u{1b}[31m"),
+        ("alice\r", "alice\\r"),
+    ] {
+        let r = run(repro()
+            .arg("attest")
+            .arg(w.tmp.join("release"))
+            .arg("--key")
+            .arg(w.key("alice"))
+            .args(["--name", name, "--out"])
+            .arg(w.tmp.join("atts")));
+        assert_eq!(r.code, 2, "{name:?}: {}", r.stdout);
+        assert_eq!(
+            r.stderr,
+            format!(
+                "repro: --name `{shown}` must be a plain file name without control characters (it names the attestation files)\n"
+            )
+        );
+        assert!(!w.tmp.join("atts").exists(), "nothing written for {name:?}");
+    }
+}
+
+#[test]
+fn a_trusted_signers_disagreeing_attestation_counts_whatever_its_file_name() {
+    // alice signs the real bytes as "alice-a" and other bytes as "alice-b":
+    // the second is not a harmless duplicate, it is a trusted disagreement.
+    let w = World::new();
+    let mut other = release();
+    other[2].content = Some(b"server x86, built differently".to_vec());
+    for (who, name, arts) in [
+        ("alice", "alice-a", release()),
+        ("alice", "alice-b", other.clone()),
+        ("bob", "bob", release()),
+    ] {
+        assert_eq!(w.attest(who, name, &arts).code, 0);
+    }
+    let (r, report) = w.verify(2);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(!report.passed);
+    assert!(r.stdout.contains(&format!(
+        "DISAGREE: {X86}/camhub-server: alice@example.org attested {} but the file hashes to {}\n",
+        sha256_hex(b"server x86, built differently"),
+        sha256_hex(b"server x86")
+    )), "{}", r.stdout);
+    assert!(r.stdout.ends_with("\nVerification FAILED\n"));
+
+    // The same with the names swapped: the disagreeing one sorts first.
+    let w = World::new();
+    for (who, name, arts) in [
+        ("alice", "alice-a", other),
+        ("alice", "alice-b", release()),
+        ("bob", "bob", release()),
+    ] {
+        assert_eq!(w.attest(who, name, &arts).code, 0);
+    }
+    let (r, report) = w.verify(2);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(!report.passed);
+    assert!(r.stdout.contains("DISAGREE: "), "{}", r.stdout);
+}
+
+/// Whether ssh-keygen's own `-Y verify` accepts alice's attestation for
+/// `principal` with `allowed` as the allowed-signers file.
+fn ssh_keygen_accepts(w: &World, allowed: &Path, principal: &str) -> bool {
+    let statement = w.tmp.join("atts/alice.intoto.json");
+    Command::new("ssh-keygen")
+        .args(["-Y", "verify", "-f"])
+        .arg(allowed)
+        .args(["-I", principal, "-n", NAMESPACE, "-s"])
+        .arg(w.tmp.join("atts/alice.intoto.json.sig"))
+        .stdin(fs::File::open(statement).unwrap())
+        .output()
+        .unwrap()
+        .status
+        .success()
+}
+
+#[test]
+fn allowed_signers_lines_are_trusted_only_where_ssh_keygen_trusts_them() {
+    let w = World::new();
+    assert_eq!(w.attest("alice", "alice", &release()).code, 0);
+    let key = &w.signers[0].1.public;
+    let ns = NAMESPACE;
+    // Each line alone, alice's key; (line, whether repro should trust it).
+    let lines: Vec<(String, bool)> = vec![
+        (format!("alice {key}"), true),
+        (format!("alice namespaces=\"{ns}\" {key}"), true),
+        (
+            format!("alice NAMESPACES=\"other,{ns}\" {key} comment"),
+            true,
+        ),
+        (format!("\"alice\" {key}"), true),
+        (format!("alice,!alice {key}"), false),
+        (format!("!alice {key}"), false),
+        (format!("alice restrict {key}"), false),
+        (format!("alice no-touch-required {key}"), false),
+        (format!("alice namespaces=\"{ns}\",foo {key}"), false),
+        (format!("alice namespaces=\"other\" {key}"), false),
+        (format!("alice namespaces={ns} {key}"), false),
+        (format!("alice cert-authority {key}"), false),
+        (format!("alice valid-before=\"20000101\" {key}"), false),
+        (format!("alice foo,namespaces=\"{ns}\" {key}"), false),
+        // ssh-keygen reads a line ending in CR LF too.
+        (format!("alice {key}\r"), true),
+    ];
+    let allowed = w.tmp.join("one_line");
+    let mut trusted_by_both = 0;
+    for (line, should_trust) in &lines {
+        fs::write(&allowed, format!("{line}\n")).unwrap();
+        let r = run(repro()
+            .arg("verify")
+            .arg(w.tmp.join("release"))
+            .arg("--attestations")
+            .arg(w.tmp.join("atts"))
+            .arg("--allowed-signers")
+            .arg(&allowed)
+            .args(["--min", "1", "--json"]));
+        let trusted = if r.code == 2 {
+            None
+        } else {
+            let report: VerifyReport = serde_json::from_str(&r.stdout).unwrap();
+            report
+                .attestations
+                .iter()
+                .find(|a| a.status == AttestationStatus::Counted)
+                .and_then(|a| a.principal.clone())
+        };
+        assert_eq!(
+            trusted.is_some(),
+            *should_trust,
+            "{line:?}: {}{}",
+            r.stdout,
+            r.stderr
+        );
+        if let Some(principal) = trusted {
+            assert!(
+                ssh_keygen_accepts(&w, &allowed, &principal),
+                "repro trusts {line:?} for {principal}, ssh-keygen does not"
+            );
+            trusted_by_both += 1;
+        }
+        // The one claim we rely on: where ssh-keygen refuses alice, so do we.
+        if !ssh_keygen_accepts(&w, &allowed, "alice") {
+            assert!(!should_trust, "{line:?}");
+        }
+    }
+    assert_eq!(trusted_by_both, 5);
+}
+
+#[test]
+fn rsa_and_ecdsa_signatures_that_ssh_keygen_makes_are_checked() {
+    let w = World::new();
+    assert_eq!(w.attest("alice", "alice", &release()).code, 0);
+    let statement = fs::read(w.tmp.join("atts/alice.intoto.json")).unwrap();
+    let mut allowed = String::new();
+    for (kind, bits) in [
+        ("rsa", "3072"),
+        ("ecdsa", "256"),
+        ("ecdsa", "384"),
+        ("ecdsa", "521"),
+    ] {
+        let name = format!("{kind}{bits}");
+        let key = w.tmp.join(&name);
+        assert!(
+            Command::new("ssh-keygen")
+                .args(["-q", "-t", kind, "-b", bits, "-N", "", "-C", &name, "-f"])
+                .arg(&key)
+                .status()
+                .unwrap()
+                .success()
+        );
+        let file = w.tmp.join(format!("atts/{name}.intoto.json"));
+        fs::write(&file, &statement).unwrap();
+        assert!(
+            Command::new("ssh-keygen")
+                .args(["-Y", "sign", "-n", NAMESPACE, "-f"])
+                .arg(&key)
+                .arg(&file)
+                .output()
+                .unwrap()
+                .status
+                .success()
+        );
+        let public = fs::read_to_string(format!("{}.pub", key.display())).unwrap();
+        allowed.push_str(&format!("{name}@example.org {public}"));
+    }
+    fs::write(w.tmp.join("allowed_signers"), allowed).unwrap();
+    fs::remove_file(w.tmp.join("atts/alice.intoto.json")).unwrap();
+    fs::remove_file(w.tmp.join("atts/alice.intoto.json.sig")).unwrap();
+    let (r, report) = w.verify(4);
+    assert_eq!(
+        statuses(&report)
+            .into_iter()
+            .map(|(_, s)| s)
+            .collect::<Vec<_>>(),
+        [const { AttestationStatus::Counted }; 4],
+        "{}",
+        r.stdout
+    );
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(!r.stdout.contains("altered"), "{}", r.stdout);
 }

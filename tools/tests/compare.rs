@@ -418,3 +418,141 @@ fn a_reader_that_goes_away_is_not_an_error_and_the_verdict_still_decides_the_exi
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stderr), "");
 }
+
+#[test]
+fn artifacts_are_matched_by_their_three_fields_not_a_joined_string() {
+    // Joined with ` | `, both read `server | edge | x86_64-unknown-linux-gnu | camhub-server`.
+    let (_guard, tmp) = tmp();
+    build_folder(
+        &tmp.join("a"),
+        &[art("server | edge", X86, "camhub-server", b"same bytes")],
+    );
+    build_folder(
+        &tmp.join("b"),
+        &[art(
+            "server",
+            &format!("edge | {X86}"),
+            "camhub-server",
+            b"same bytes",
+        )],
+    );
+    let r = compare(&tmp, "a", "b");
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains(
+            "FAIL: B does not contain all artifacts of A:\n  - server | edge | x86_64-unknown-linux-gnu | camhub-server\n"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .ends_with("0 OK, 0 DIFF, 0 FAIL, 1 missing, 1 extra\nReproducibility check FAILED\n"),
+        "{}",
+        r.stdout
+    );
+}
+
+/// The release in Secluso's newer layout, every artifact with its sha256.
+fn newer_layout() -> Vec<Art> {
+    release()
+        .into_iter()
+        .map(|a| {
+            a.with(|a| {
+                a.bin_path = format!("artifacts/{}/{}", a.target, a.bin);
+                a.sha256 = Some(sha256_hex(a.content.as_ref().unwrap()));
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn secluso_newer_layout_requires_every_sha256_as_lowercase_hex() {
+    // Secluso's releases/lib/compare.bash fails each of these; so must we.
+    let server = format!("artifacts/{X86}/camhub-server");
+    type Change = dyn Fn(&mut Art);
+    let cases: [(&str, &Change, String); 3] = [
+        (
+            "absent",
+            &|a| a.sha256 = None,
+            format!(
+                "  B {server}: the manifest records no sha256, which Secluso's artifacts/ layout requires\n"
+            ),
+        ),
+        (
+            "uppercase",
+            &|a| a.sha256 = a.sha256.as_ref().map(|s| s.to_uppercase()),
+            format!(
+                "  B {server}: manifest sha256 {} is not lowercase hex; it must be exactly the file's {}\n",
+                sha256_hex(b"server x86").to_uppercase(),
+                sha256_hex(b"server x86")
+            ),
+        ),
+        (
+            "null",
+            &|a| a.sha256 = Some("NULL".into()),
+            format!(
+                "  B {server}: the manifest records no sha256, which Secluso's artifacts/ layout requires\n"
+            ),
+        ),
+    ];
+    for (what, change, says) in cases {
+        let (_guard, tmp) = tmp();
+        build_folder(&tmp.join("a"), &newer_layout());
+        let mut b = newer_layout();
+        change(&mut b[2]);
+        build_folder(&tmp.join("b"), &b);
+        if what == "null" {
+            let path = tmp.join("b/manifest.json");
+            let text = fs::read_to_string(&path).unwrap();
+            fs::write(&path, text.replace("\"NULL\"", "null")).unwrap();
+        }
+        let r = compare(&tmp, "a", "b");
+        assert_eq!(r.code, 1, "{what}: {}", r.stdout);
+        assert!(
+            r.stdout.contains(&says),
+            "{what}: expected {says:?} in\n{}",
+            r.stdout
+        );
+        assert!(
+            r.stdout.ends_with("Reproducibility check FAILED\n"),
+            "{what}"
+        );
+    }
+}
+
+#[test]
+fn secluso_newer_layout_refuses_any_symlink_in_a_bin_path() {
+    // Inside the folder, pointing at a file with the right bytes: the older
+    // layout follows it (what people install), Secluso's newer one refuses it.
+    let (_guard, tmp) = tmp();
+    build_folder(&tmp.join("a"), &newer_layout());
+    build_folder(&tmp.join("b"), &newer_layout());
+    let file = tmp.join("b/artifacts").join(X86).join("camhub-server");
+    fs::rename(&file, tmp.join("b/server-real")).unwrap();
+    std::os::unix::fs::symlink("../../server-real", &file).unwrap();
+    let r = compare(&tmp, "a", "b");
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        normalise(&r.stderr, &tmp).contains(&format!(
+            "<tmp>/b/manifest.json: artifact `server | {X86} | camhub-server`: unsafe bin_path: bin_path `artifacts/{X86}/camhub-server` passes through the symlink `artifacts/{X86}/camhub-server`; Secluso's artifacts/ layout allows none"
+        )),
+        "{}",
+        r.stderr
+    );
+
+    // A folder on the way.
+    let (_guard2, tmp) = common::tmp();
+    build_folder(&tmp.join("a"), &newer_layout());
+    build_folder(&tmp.join("b"), &newer_layout());
+    fs::rename(tmp.join("b/artifacts").join(X86), tmp.join("b/x86-real")).unwrap();
+    std::os::unix::fs::symlink("../x86-real", tmp.join("b/artifacts").join(X86)).unwrap();
+    let r = compare(&tmp, "a", "b");
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(
+        r.stderr
+            .contains(&format!("passes through the symlink `artifacts/{X86}`")),
+        "{}",
+        r.stderr
+    );
+}

@@ -195,3 +195,43 @@ fn a_symlink_inside_the_folder_is_followed_to_what_people_install() {
     let r = run(repro().arg("compare").arg(tmp.join("a")).arg(tmp.join("b")));
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
 }
+
+#[test]
+fn a_binary_flipping_to_a_symlink_outside_never_passes() {
+    // B's real file differs from A's; a symlink to A's file would make them
+    // match. Swapped back and forth while compare runs, the check and the
+    // hash must see the same file: DIFF, FAIL or unusable, never PASSED.
+    let (_guard, tmp) = tmp();
+    build_folder(&tmp.join("a"), &release());
+    let mut b = release();
+    b[2].content = Some(b"server x86, other".to_vec());
+    build_folder(&tmp.join("b"), &b);
+    let target = tmp.join("b").join(X86).join("camhub-server");
+    let outside = tmp.join("a").join(X86).join("camhub-server");
+    fs::write(tmp.join("real"), b"server x86, other").unwrap();
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flipper = {
+        let (stop, tmp, target) = (stop.clone(), tmp.clone(), target.clone());
+        std::thread::spawn(move || {
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                let _ = fs::remove_file(tmp.join("link"));
+                std::os::unix::fs::symlink(&outside, tmp.join("link")).unwrap();
+                fs::rename(tmp.join("link"), &target).unwrap();
+                let _ = fs::remove_file(tmp.join("copy"));
+                fs::hard_link(tmp.join("real"), tmp.join("copy")).unwrap();
+                fs::rename(tmp.join("copy"), &target).unwrap();
+            }
+        })
+    };
+    let mut codes = std::collections::BTreeMap::new();
+    for _ in 0..300 {
+        let r = run(repro().arg("compare").arg(tmp.join("a")).arg(tmp.join("b")));
+        *codes.entry(r.code).or_insert(0) += 1;
+        if r.code == 0 {
+            break;
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    flipper.join().unwrap();
+    assert_eq!(codes.get(&0), None, "exit codes seen: {codes:?}");
+}

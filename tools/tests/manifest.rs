@@ -328,7 +328,7 @@ fn symlinked_binaries_bad_pairs_bad_modes_and_bad_epochs_are_refused() {
     let out = tmp.join("out");
     binaries(&out);
     // (extra arguments, SOURCE_DATE_EPOCH, what stderr must say)
-    let cases: [(&[&str], &str, &str); 4] = [
+    let cases: [(&[&str], &str, &str); 6] = [
         (
             &[],
             "1700000000",
@@ -338,6 +338,17 @@ fn symlinked_binaries_bad_pairs_bad_modes_and_bad_epochs_are_refused() {
             &[],
             "yesterday",
             "SOURCE_DATE_EPOCH=`yesterday` is not a whole number",
+        ),
+        // The first second of the year 10000, and a value past SystemTime's range.
+        (
+            &[],
+            "253402300800",
+            "SOURCE_DATE_EPOCH=`253402300800` is after 9999-12-31T23:59:59Z",
+        ),
+        (
+            &[],
+            "18446744073709551615",
+            "SOURCE_DATE_EPOCH=`18446744073709551615` is after 9999-12-31T23:59:59Z",
         ),
         (
             &["--build-mode", "riscv64gc-unknown-linux-gnu=cargo"],

@@ -5,6 +5,7 @@ use anyhow::Result;
 
 use crate::Verdict;
 use crate::hashing;
+use crate::style::escape_untrusted;
 
 /// Print SHA256SUMS lines for every artifact in a build folder.
 ///
@@ -27,7 +28,11 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         }
         Err(problems) => {
             for problem in problems {
-                eprintln!("repro: {}: {problem}", args.dir.display());
+                eprintln!(
+                    "repro: {}: {}",
+                    escape_untrusted(&args.dir.display().to_string()),
+                    escape_untrusted(&problem)
+                );
             }
             Ok(Verdict::NotReproducible)
         }

@@ -129,3 +129,39 @@ pub fn tmp() -> (tempfile::TempDir, PathBuf) {
     let path = dir.path().canonicalize().unwrap();
     (dir, path)
 }
+
+/// Like [`run`], but a command still running after `secs` is killed and the
+/// test fails: for inputs (FIFOs, endless devices) that could make it hang.
+pub fn run_within(cmd: &mut Command, secs: u64) -> Run {
+    let mut child = cmd
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("repro runs");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    while child.try_wait().unwrap().is_none() {
+        if std::time::Instant::now() > deadline {
+            child.kill().unwrap();
+            child.wait().unwrap();
+            panic!("repro still ran after {secs} s: it hangs on this input");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let Output {
+        status,
+        stdout,
+        stderr,
+    } = child.wait_with_output().unwrap();
+    Run {
+        code: status.code().expect("repro exits, not killed by a signal"),
+        stdout: String::from_utf8(stdout).unwrap(),
+        stderr: String::from_utf8(stderr).unwrap(),
+    }
+}
+
+/// Makes a FIFO at `path`: opening it for reading blocks until a writer comes.
+pub fn mkfifo(path: &Path) {
+    let c = std::ffi::CString::new(path.as_os_str().as_encoded_bytes()).unwrap();
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o644) }, 0, "mkfifo");
+}
