@@ -15,8 +15,18 @@ use anyhow::{Context, Result, bail};
 use crate::matrix::{BuildPaths, Plan, Reproducible, Workspace};
 use crate::write_manifest::{self, BuildDescription};
 
-/// What the manifest records as the way each triple was built.
-pub const CARGO_BUILD_MODE: &str = "cargo";
+pub mod toolchain;
+
+use toolchain::TripleToolchain;
+
+/// What the manifest records as the way a triple was built: `cargo-native`,
+/// or `cargo-cross-from-<machine's triple>`.
+pub fn build_mode(toolchain: &TripleToolchain) -> String {
+    match (&toolchain.cross_prefix, toolchain.compiler.host()) {
+        (Some(_), Some(host)) => format!("cargo-cross-from-{host}"),
+        _ => "cargo-native".to_owned(),
+    }
+}
 
 /// The conditions one build runs under. Run 2 of `--test-reproduce` changes
 /// every one of them that a cargo build can feel.
@@ -42,41 +52,6 @@ impl Conditions {
             self.jobs
         )
     }
-}
-
-/// The toolchain's identity: sha256 of `rustc -vV` as run in `dir`, where
-/// rust-toolchain.toml picks the compiler.
-pub fn rustc_digest(dir: &Path) -> Result<String> {
-    let out = Command::new("rustc")
-        .arg("-vV")
-        .current_dir(dir)
-        .output()
-        .context("cannot run `rustc -vV`; is the Rust toolchain installed?")?;
-    if !out.status.success() {
-        bail!(
-            "`rustc -vV` failed: {}",
-            String::from_utf8_lossy(&out.stderr).trim()
-        );
-    }
-    Ok(format!(
-        "sha256:{}",
-        crate::hashing::sha256_bytes(&out.stdout)
-    ))
-}
-
-/// Triples of the plan whose Rust standard library is not installed.
-pub fn missing_std(dir: &Path, triples: &[String]) -> Result<Vec<String>> {
-    let out = Command::new("rustc")
-        .args(["--print", "sysroot"])
-        .current_dir(dir)
-        .output()
-        .context("cannot run `rustc --print sysroot`")?;
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&out.stdout).trim());
-    Ok(triples
-        .iter()
-        .filter(|t| !sysroot.join("lib/rustlib").join(t).join("lib").is_dir())
-        .cloned()
-        .collect())
 }
 
 /// The commit time of the workspace, for SOURCE_DATE_EPOCH: from the
@@ -114,7 +89,31 @@ pub struct Job<'a> {
     pub workspace: &'a Workspace,
     pub plan: &'a Plan,
     pub flags: &'a Reproducible,
+    /// Each triple of the plan's compiler and C toolchain.
+    pub toolchains: &'a BTreeMap<String, TripleToolchain>,
     pub epoch: &'a str,
+}
+
+/// How long one run took, in all and per triple (its cargo builds).
+pub struct Took {
+    pub total: Duration,
+    pub per_triple: BTreeMap<String, Duration>,
+}
+
+impl Took {
+    /// `x86_64-unknown-linux-gnu 61.0 s, aarch64-unknown-linux-gnu 150.2 s`, in the plan's order.
+    pub fn per_triple_line(&self, plan: &Plan) -> String {
+        plan.triples
+            .iter()
+            .filter_map(|t| {
+                Some(format!(
+                    "{t} {:.1} s",
+                    self.per_triple.get(t)?.as_secs_f64()
+                ))
+            })
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// Runs every cargo build of the plan under `conditions` and copies the
@@ -125,8 +124,9 @@ pub fn build_once(
     run_id: &str,
     out: &Path,
     log: &mut dyn Write,
-) -> Result<Duration> {
+) -> Result<Took> {
     let started = Instant::now();
+    let mut per_triple = BTreeMap::new();
     let cargo_home = cargo_home();
     let paths = BuildPaths {
         workspace: &conditions.source,
@@ -134,12 +134,19 @@ pub fn build_once(
         target_dir: &conditions.target_dir,
     };
     let rustflags = job.flags.rustflags(&paths).join("\x1f");
-    let mut cflags = job.flags.cflags(&paths).join(" ");
-    if let Ok(existing) = std::env::var("CFLAGS") {
-        cflags = format!("{existing} {cflags}");
-    }
-    let digest = rustc_digest(&conditions.source)?;
+    let cflags = job.flags.cflags(&paths).join(" ");
+    let inherited: Vec<(std::ffi::OsString, std::ffi::OsString)> = std::env::vars_os()
+        .filter(|(name, _)| {
+            !name
+                .to_str()
+                .is_some_and(toolchain::is_inherited_build_variable)
+        })
+        .collect();
     for artifact in &job.plan.artifacts {
+        let toolchain = job
+            .toolchains
+            .get(&artifact.triple)
+            .with_context(|| format!("no toolchain was chosen for {}", artifact.triple))?;
         writeln!(
             log,
             "==> [run {run_id}] {} for {} (crate={} bin={})",
@@ -153,13 +160,14 @@ pub fn build_once(
             .arg("--target-dir")
             .arg(&conditions.target_dir)
             .args(["-j", &conditions.jobs.to_string()])
-            .env("CARGO_ENCODED_RUSTFLAGS", &rustflags)
-            .env_remove("RUSTFLAGS")
-            // A wrapper from the caller (the Nix checks' RUSTC_WRAPPER) would add
-            // flags of its own: the inner build gets only the documented ones.
-            .env_remove("RUSTC_WRAPPER")
-            .env_remove("RUSTC_WORKSPACE_WRAPPER")
+            // The caller's compilers, flags and wrappers (the Nix checks'
+            // RUSTC_WRAPPER, `cargo run`'s CARGO_* variables) stay out: the
+            // inner build gets only the documented environment.
+            .env_clear()
+            .envs(inherited.iter().cloned())
+            .envs(toolchain::toolchain_env(toolchain))
             .env("CFLAGS", &cflags)
+            .env("CARGO_ENCODED_RUSTFLAGS", &rustflags)
             .env("SOURCE_DATE_EPOCH", job.epoch)
             .env("TZ", &conditions.tz)
             .env("LC_ALL", &conditions.lc_all)
@@ -167,7 +175,11 @@ pub fn build_once(
         if !artifact.features.is_empty() {
             cargo.args(["--features", &artifact.features.join(",")]);
         }
+        let cargo_started = Instant::now();
         let status = with_umask(conditions.umask, || cargo.status()).context("cannot run cargo")?;
+        *per_triple
+            .entry(artifact.triple.clone())
+            .or_insert(Duration::ZERO) += cargo_started.elapsed();
         if !status.success() {
             bail!(
                 "cargo build of `{}` for {} failed ({status})",
@@ -188,26 +200,29 @@ pub fn build_once(
         use std::os::unix::fs::PermissionsExt;
         fs::set_permissions(&dest, fs::Permissions::from_mode(0o755))?;
     }
-    let build_modes: BTreeMap<String, String> = job
-        .plan
-        .triples
-        .iter()
-        .map(|t| (t.clone(), CARGO_BUILD_MODE.to_owned()))
-        .collect();
+    let planned = |t: &&TripleToolchain| job.plan.triples.contains(&t.triple);
     let description = BuildDescription {
         plan: job.plan,
         rust_digests: job
-            .plan
-            .triples
-            .iter()
-            .map(|t| (t.clone(), digest.clone()))
+            .toolchains
+            .values()
+            .filter(planned)
+            .map(|t| (t.triple.clone(), t.compiler.digest()))
             .collect(),
         run_id,
-        build_modes,
+        build_modes: job
+            .toolchains
+            .values()
+            .filter(planned)
+            .map(|t| (t.triple.clone(), build_mode(t)))
+            .collect(),
     };
     let manifest = write_manifest::describe(job.workspace, out, &description)?;
     manifest.write_atomically(out)?;
-    Ok(started.elapsed())
+    Ok(Took {
+        total: started.elapsed(),
+        per_triple,
+    })
 }
 
 /// Runs `f` with the process umask set to `mask`, so children inherit it.

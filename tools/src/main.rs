@@ -31,6 +31,7 @@ enum Command {
     Sums(cli::sums::Args),
     Matrix(cli::matrix::Args),
     Portable(cli::portable::Args),
+    Toolchain(cli::toolchain::Args),
     Verify(cli::verify::Args),
 }
 
@@ -48,6 +49,7 @@ fn main() {
         Command::Sums(a) => cli::sums::run(a, &mut out),
         Command::Matrix(a) => cli::matrix::run(a, &mut out),
         Command::Portable(a) => cli::portable::run(a, &style, &mut out),
+        Command::Toolchain(a) => cli::toolchain::run(a, &mut out),
         Command::Verify(a) => cli::verify::run(a, &style, &mut out),
     };
     let code = match result {

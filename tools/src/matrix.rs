@@ -31,6 +31,24 @@ pub struct Reproducible {
     pub cflags: Vec<String>,
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// What only `repro build` (cargo outside Nix) needs; Nix gets its
+    /// compilers from flake.lock and crane.
+    #[serde(default)]
+    pub cargo: CargoSettings,
+}
+
+/// `cargo.*` of [workspace.metadata.repro.reproducible]: see build::toolchain.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CargoSettings {
+    /// Compilers tried for a triple whose standard library the compiler of
+    /// rust-toolchain.toml lacks.
+    #[serde(default)]
+    pub rustc_fallbacks: Vec<PathBuf>,
+    /// Triple → the prefix of its C cross toolchain (`<prefix>gcc`), used
+    /// when the triple is not the build machine's.
+    #[serde(default)]
+    pub cross_prefix: BTreeMap<String, String>,
 }
 
 /// The real paths a build's placeholders stand for.

@@ -25,6 +25,17 @@ fn reproducible_table() -> String {
 /// A one-crate workspace whose binary prints something derived from `main_rs`
 /// and, optionally, a build script.
 fn fixture(root: &Path, triple: &str, main_rs: &str, build_rs: Option<&str>) -> PathBuf {
+    fixture_with_table(root, triple, main_rs, build_rs, &reproducible_table())
+}
+
+/// [`fixture`] with another [workspace.metadata.repro.reproducible] table.
+fn fixture_with_table(
+    root: &Path,
+    triple: &str,
+    main_rs: &str,
+    build_rs: Option<&str>,
+    table: &str,
+) -> PathBuf {
     let ws = root.join("fixture");
     fs::create_dir_all(ws.join("stamp/src")).unwrap();
     fs::write(
@@ -51,7 +62,7 @@ crate = "stamp"
 features = []
 bin = "stamp-bin"
 "#,
-            reproducible_table()
+            table
         ),
     )
     .unwrap();
@@ -83,14 +94,29 @@ fn build(ws: &Path, out: &Path, extra: &[&str]) -> Run {
 
 /// `repro build` of the fixture's host-all, without the self-test unless `extra` asks.
 fn build_without_retest(ws: &Path, out: &Path, extra: &[&str]) -> Run {
-    run(repro()
-        .args(["build", "--target", "host", "--profile", "all"])
-        .args(extra)
+    run(build_command(ws, out).args(extra))
+}
+
+/// The `repro build` command of the fixture's host-all, to add to.
+fn build_command(ws: &Path, out: &Path) -> std::process::Command {
+    let mut cmd = repro();
+    cmd.args(["build", "--target", "host", "--profile", "all"])
         .arg("--workspace")
         .arg(ws)
         .arg("--out")
         .arg(out)
-        .env("SOURCE_DATE_EPOCH", "1700000000"))
+        .env("SOURCE_DATE_EPOCH", "1700000000");
+    cmd
+}
+
+/// The one build folder `repro build` left in `builds`.
+fn only_folder(builds: &Path) -> PathBuf {
+    let mut folders: Vec<PathBuf> = fs::read_dir(builds)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(folders.len(), 1, "{folders:?}");
+    folders.remove(0)
 }
 
 /// The triple of this machine: the fixtures build for it, so the tests also
@@ -204,7 +230,7 @@ fn generated_code_in_the_target_dir_is_remapped_so_it_still_reproduces() {
     let manifest = repro::manifest::Manifest::load(&run1).unwrap().1;
     assert_eq!(
         manifest.build.build_modes.get(&host()).map(String::as_str),
-        Some("cargo")
+        Some("cargo-native")
     );
     assert_eq!(manifest.build.timestamp, "2023-11-14T22:13:20Z");
     let artifact = &manifest.artifacts[0];
@@ -212,7 +238,11 @@ fn generated_code_in_the_target_dir_is_remapped_so_it_still_reproduces() {
         (artifact.crate_name.as_str(), artifact.version.as_str()),
         ("stamp", "0.3.0")
     );
-    assert!(artifact.rust_digest.starts_with("sha256:"));
+    assert!(
+        artifact.rust_digest.starts_with("rustc:1.") && artifact.rust_digest.contains("@sha256:"),
+        "{}",
+        artifact.rust_digest
+    );
     let binary = fs::read(run1.join(host()).join("stamp-bin")).unwrap();
     let text = String::from_utf8_lossy(&binary);
     let shown: Vec<&str> = text
@@ -289,19 +319,30 @@ fn a_triple_without_its_standard_library_is_named_with_the_fix_or_skipped() {
     let ws = fixture(&tmp, triple, "fn main() {}\n", None);
     let r = build(&ws, &tmp.join("builds"), &[]);
     assert_eq!(r.code, 2);
-    assert_eq!(
-        r.stderr,
-        format!(
-            "repro: the Rust standard library for {triple} is not installed; run `rustup target add {triple}`, or pass --skip-missing-targets to build only the other triples\n"
-        )
+    assert!(
+        r.stderr.starts_with(&format!(
+            "repro: {triple} cannot be built here: no Rust standard library for it: "
+        )),
+        "{}",
+        r.stderr
     );
+    for part in [
+        " (rust-toolchain.toml, rustc 1.",
+        ") has none",
+        "cargo.cross_prefix names no C cross toolchain for it",
+        &format!("`rustup target add {triple}`"),
+        "apt-get install rustc-web libstd-rust-web-dev:sparc64",
+        "or pass --skip-missing-targets to build only the other triples\n",
+    ] {
+        assert!(r.stderr.contains(part), "{part:?} in {}", r.stderr);
+    }
     let r = build(&ws, &tmp.join("builds"), &["--skip-missing-targets"]);
     assert_eq!(r.code, 2);
-    assert_eq!(
-        r.stdout,
-        format!(
-            "SKIP {triple}: its Rust standard library is not installed (rustup target add {triple})\n"
-        )
+    assert!(
+        r.stdout
+            .starts_with(&format!("SKIP {triple} cannot be built here: ")),
+        "{}",
+        r.stdout
     );
     assert!(
         r.stderr
@@ -310,4 +351,168 @@ fn a_triple_without_its_standard_library_is_named_with_the_fix_or_skipped() {
         r.stderr
     );
     assert!(!tmp.join("builds").exists(), "nothing is half-written");
+}
+
+/// The other architecture of the release matrix, which this machine can only cross-build.
+fn other_triple() -> &'static str {
+    if host().starts_with("aarch64") {
+        "x86_64-unknown-linux-gnu"
+    } else {
+        "aarch64-unknown-linux-gnu"
+    }
+}
+
+#[test]
+fn a_cross_triple_without_its_c_toolchain_is_named_with_the_fix() {
+    let (_guard, tmp) = tmp();
+    let triple = other_triple();
+    let prefix = format!("{}-linux-gnu-", &triple[..triple.find('-').unwrap()]);
+    let table = reproducible_table().replace(
+        &format!("{triple} = \"{prefix}\""),
+        &format!("{triple} = \"camhub-no-such-\""),
+    );
+    assert_ne!(table, reproducible_table(), "the matrix names {prefix}");
+    let ws = fixture_with_table(&tmp, triple, "fn main() {}\n", None, &table);
+    let r = build(&ws, &tmp.join("builds"), &[]);
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr
+            .starts_with(&format!("repro: {triple} cannot be built here: ")),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr
+            .contains("its C compiler `camhub-no-such-gcc` is not on PATH or does not run"),
+        "{}",
+        r.stderr
+    );
+    assert!(
+        r.stderr.contains("dpkg --add-architecture "),
+        "{}",
+        r.stderr
+    );
+    assert!(!tmp.join("builds").exists(), "nothing is half-written");
+}
+
+/// A stand-in `rustc` that runs the real one but says something else about
+/// itself, or has no standard library: what `repro build` records and checks
+/// must come from it, not from the `rustc` on PATH.
+fn rustc_wrapper(dir: &Path, on_version: &str, on_sysroot: &str) -> PathBuf {
+    let real = std::process::Command::new("rustc")
+        .args(["--print", "sysroot"])
+        .output()
+        .unwrap();
+    let real = Path::new(String::from_utf8(real.stdout).unwrap().trim()).join("bin/rustc");
+    let script = dir.join("my-rustc");
+    fs::write(
+        &script,
+        format!(
+            "#!/bin/sh\ncase \"$1 $2\" in\n  '-vV ') {on_version} ;;\n  '--print sysroot') {on_sysroot} ;;\n  *) exec {real} \"$@\" ;;\nesac\n",
+            real = real.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o755)).unwrap();
+    script
+}
+
+#[test]
+fn rustc_from_the_environment_is_the_compiler_checked_used_and_recorded() {
+    let (_guard, tmp) = tmp();
+    let real = std::process::Command::new("rustc")
+        .arg("-vV")
+        .output()
+        .unwrap()
+        .stdout;
+    let sysroot = String::from_utf8(
+        std::process::Command::new("rustc")
+            .args(["--print", "sysroot"])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .unwrap();
+    let wrapper = rustc_wrapper(
+        &tmp,
+        &format!(
+            "printf '%s' '{}'; echo 'note: a wrapped compiler'",
+            String::from_utf8(real.clone()).unwrap()
+        ),
+        &format!("echo '{}'", sysroot.trim()),
+    );
+    let ws = fixture(&tmp, &host(), "fn main() {}\n", None);
+    let r = run(build_command(&ws, &tmp.join("builds")).env("RUSTC", &wrapper));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains(&format!("(RUSTC, {})", wrapper.display())),
+        "{}",
+        r.stdout
+    );
+    let folder = only_folder(&tmp.join("builds"));
+    let manifest = repro::manifest::Manifest::load(&folder).unwrap().1;
+    let release = String::from_utf8(real.clone())
+        .unwrap()
+        .lines()
+        .find_map(|l| l.strip_prefix("release: ").map(str::to_owned))
+        .unwrap();
+    let said = [real.as_slice(), b"note: a wrapped compiler\n"].concat();
+    assert_eq!(
+        manifest.artifacts[0].rust_digest,
+        format!(
+            "rustc:{release}@sha256:{}",
+            repro::hashing::sha256_bytes(&said)
+        )
+    );
+
+    // A RUSTC without the triple's standard library is refused, not replaced.
+    let bare = tmp.join("bare");
+    fs::create_dir_all(&bare).unwrap();
+    fs::create_dir_all(tmp.join("bare-sysroot")).unwrap();
+    let wrapper = rustc_wrapper(
+        &bare,
+        &format!("printf '%s' '{}'", String::from_utf8(real).unwrap()),
+        &format!("echo '{}'", tmp.join("bare-sysroot").display()),
+    );
+    let r = run(build_command(&ws, &tmp.join("builds2")).env("RUSTC", &wrapper));
+    assert_eq!(r.code, 2, "{}\n{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "no Rust standard library for it: {} (RUSTC, rustc 1.",
+            wrapper.display()
+        )),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn the_callers_compilers_flags_and_cargo_settings_do_not_reach_the_inner_build() {
+    let (_guard, tmp) = tmp();
+    // The build script reports what it was given; the binary prints it.
+    let ws = fixture(
+        &tmp,
+        &host(),
+        "fn main() { println!(\"{}\", env!(\"SEEN\")); }\n",
+        Some(
+            "fn main() {\n    let seen: Vec<String> = [\"CC\", \"TARGET_CFLAGS\", \"CARGO_PKG_DESCRIPTION\", \"OPT_LEVEL\"].iter().map(|v| format!(\"{v}={:?}\", std::env::var(v).ok())).collect();\n    println!(\"cargo:rustc-env=SEEN={}\", seen.join(\" \"));\n}\n",
+        ),
+    );
+    let r = run(build_command(&ws, &tmp.join("builds"))
+        .env("CC", "/no/such/cc")
+        .env("TARGET_CFLAGS", "-DLEAKED")
+        .env("CARGO_PROFILE_RELEASE_OPT_LEVEL", "1")
+        .env("CARGO_PKG_DESCRIPTION", "from cargo run")
+        .env("RUSTUP_TOOLCHAIN", "no-such-toolchain"));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let folder = only_folder(&tmp.join("builds"));
+    let out = std::process::Command::new(folder.join(host()).join("stamp-bin"))
+        .output()
+        .unwrap();
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "CC=None TARGET_CFLAGS=None CARGO_PKG_DESCRIPTION=Some(\"\") OPT_LEVEL=Some(\"3\")\n"
+    );
 }

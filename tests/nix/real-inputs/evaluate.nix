@@ -48,6 +48,11 @@ let
         digestNamesUsedToolchain = builtins.match ".*\"--rust-digest\" \"${a.triple}=${lib.escapeRegex usedDigest}\".*" (builtins.replaceStrings [ "\n" ] [ " " ] folder.buildCommand) != null;
         forbidsUsedToolchain = builtins.any (tc: tc.outPath == (builtins.head used).outPath) folder.toolchains;
         buildsOn = bin.system;
+        inherit (a) triple;
+        # what crane exports to cargo and cc-rs for a cross build (mkCrossToolchainEnv)
+        craneCrossVariables = map (lib.removePrefix "__CRANE_EXPORT_") (
+          builtins.filter (lib.hasPrefix "__CRANE_EXPORT_") (builtins.attrNames bin)
+        );
       }) plan.artifacts;
 in
 {

@@ -15,7 +15,11 @@ use crate::style::{Style, escape_untrusted};
 ///
 /// One `cargo build --release --locked -p <crate> --features <f> --target
 /// <triple>` per package and triple, sharing one target dir, with the
-/// deterministic flags of [workspace.metadata.repro.reproducible]. Output:
+/// deterministic flags of [workspace.metadata.repro.reproducible]. Each
+/// triple's compiler: RUSTC if set, else rust-toolchain.toml's when it has
+/// the triple's standard library, else the first of cargo.rustc_fallbacks
+/// that has it; a triple other than the machine's is linked with the C cross
+/// toolchain of cargo.cross_prefix. The manifest records each triple's compiler. Output:
 /// builds/<unix-time>/manifest.json + <triple>/<bin>, like the Nix result.
 /// With --test-reproduce: run1 and run2 under builds/<unix-time>/, run2 from a
 /// copy of the sources at another path in a fresh target dir with TZ, LC_ALL,
@@ -36,7 +40,8 @@ pub struct Args {
     /// Build twice under different conditions and compare the two.
     #[arg(long)]
     pub test_reproduce: bool,
-    /// Leave out triples whose Rust standard library is not installed, instead of failing.
+    /// Leave out triples that cannot be built here (no Rust standard library or
+    /// C cross toolchain for them), instead of failing.
     #[arg(long)]
     pub skip_missing_targets: bool,
     /// The workspace's Cargo.toml (or its folder); found from the current folder by default.
@@ -67,21 +72,35 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
     for skipped in &plan.skipped {
         eprintln!("{skipped}");
     }
-    let missing = build::missing_std(&workspace.root, &plan.triples)?;
-    if let Some(first) = missing.first()
+    let (toolchains, unbuildable) =
+        build::toolchain::choose(&workspace.root, &flags, &plan.triples)?;
+    if let Some(first) = unbuildable.first()
         && !args.skip_missing_targets
     {
-        bail!(
-            "the Rust standard library for {first} is not installed; run `rustup target add {}`, or pass --skip-missing-targets to build only the other triples",
-            missing.join(" ")
-        );
+        bail!("{first}");
     }
-    for triple in &missing {
+    for triple in &unbuildable {
+        writeln!(out, "SKIP {triple}")?;
+    }
+    for t in &toolchains {
+        let c_toolchain = match &t.cross_prefix {
+            Some(prefix) => format!("cross C toolchain {prefix}gcc"),
+            None => "the machine's C toolchain".to_owned(),
+        };
         writeln!(
             out,
-            "SKIP {triple}: its Rust standard library is not installed (rustup target add {triple})"
+            "{}: {} ({}, {}), {c_toolchain}",
+            t.triple,
+            t.compiler.version(),
+            t.compiler.origin,
+            t.compiler.rustc.display()
         )?;
     }
+    let missing: Vec<String> = unbuildable.into_iter().map(|u| u.triple).collect();
+    let toolchains = toolchains
+        .into_iter()
+        .map(|t| (t.triple.clone(), t))
+        .collect();
     let plan = build::without_triples(&plan, &missing);
     if plan.artifacts.is_empty() {
         bail!(
@@ -125,6 +144,7 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
         workspace: &workspace,
         plan: &plan,
         flags: &flags,
+        toolchains: &toolchains,
         epoch: &epoch,
     };
 
@@ -136,9 +156,10 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
             out,
             "built {} artifacts in {:.1} s: {}",
             plan.artifacts.len(),
-            took.as_secs_f64(),
+            took.total.as_secs_f64(),
             finished.display()
         )?;
+        writeln!(out, "  per triple: {}", took.per_triple_line(&plan))?;
         let floor = &workspace.matrix.glibc_floor;
         let not_portable = check_portable(&finished, floor, style, out)?;
         return verdict(true, &not_portable, out);
@@ -183,16 +204,18 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
         out,
         "run1: {} artifacts in {:.1} s ({})",
         plan.artifacts.len(),
-        took1.as_secs_f64(),
+        took1.total.as_secs_f64(),
         run1.describe()
     )?;
+    writeln!(out, "  per triple: {}", took1.per_triple_line(&plan))?;
     writeln!(
         out,
         "run2: {} artifacts in {:.1} s ({})",
         plan.artifacts.len(),
-        took2.as_secs_f64(),
+        took2.total.as_secs_f64(),
         run2.describe()
     )?;
+    writeln!(out, "  per triple: {}", took2.per_triple_line(&plan))?;
     let floor = &workspace.matrix.glibc_floor;
     let mut not_portable = check_portable(&finished.join("run1"), floor, style, out)?;
     not_portable.extend(check_portable(&finished.join("run2"), floor, style, out)?);

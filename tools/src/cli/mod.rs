@@ -9,6 +9,7 @@ pub mod manifest;
 pub mod matrix;
 pub mod portable;
 pub mod sums;
+pub mod toolchain;
 pub mod verify;
 
 use std::io::{self, Write};

@@ -23,18 +23,20 @@ pub fn host() -> String {
         .to_owned()
 }
 
-/// The system's dynamic loader for the host.
+/// The system's dynamic loader for the host. From the machine's triple, not
+/// the test's own architecture: under emulation (the aarch64 tests on x86_64)
+/// `cc` still builds for the machine.
 pub fn std_interpreter() -> &'static str {
-    match std::env::consts::ARCH {
-        "x86_64" => "/lib64/ld-linux-x86-64.so.2",
-        "aarch64" => "/lib/ld-linux-aarch64.so.1",
-        other => panic!("no standard interpreter known for {other}"),
+    match host().split('-').next() {
+        Some("x86_64") => "/lib64/ld-linux-x86-64.so.2",
+        Some("aarch64") => "/lib/ld-linux-aarch64.so.1",
+        other => panic!("no standard interpreter known for {other:?}"),
     }
 }
 
-/// A triple of another architecture than the host's.
+/// A triple of another architecture than the machine's.
 pub fn other_triple() -> &'static str {
-    if std::env::consts::ARCH == "x86_64" {
+    if host().starts_with("x86_64") {
         ARM
     } else {
         X86

@@ -14,7 +14,10 @@ pub const DIGEST: &str = "sha256:22222222222222222222222222222222222222222222222
 
 pub fn repro() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_repro"));
-    cmd.env_remove("NO_COLOR").env_remove("SOURCE_DATE_EPOCH");
+    // RUSTC picks `repro build`'s compiler; the tests that want one set it.
+    cmd.env_remove("NO_COLOR")
+        .env_remove("SOURCE_DATE_EPOCH")
+        .env_remove("RUSTC");
     cmd
 }
 
