@@ -791,3 +791,50 @@ fn a_bad_server_url_is_refused_at_start() {
         assert!(!d.join("clips").exists(), "nothing recorded");
     }
 }
+
+#[test]
+fn a_config_that_is_a_fifo_a_device_or_huge_is_refused_without_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let path = d.join("hub.json");
+    // A regular file over the bound: never parsed.
+    fs::write(&path, " ".repeat(2 << 20)).unwrap();
+    let out = hub(&path);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "{}: larger than 1024 KiB, too large for a config file",
+            path.display()
+        )),
+        "{stderr}"
+    );
+    // A FIFO no one writes to would block the open itself; /dev/zero
+    // (through a symlink, as configs often are) would be read until memory
+    // runs out. hub() fails the test if the hub hangs.
+    fs::remove_file(&path).unwrap();
+    assert!(
+        Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for what in ["FIFO", "/dev/zero"] {
+        if what == "/dev/zero" {
+            fs::remove_file(&path).unwrap();
+            std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        }
+        let out = hub(&path);
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{what}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{}: not a regular file; give the path of the config file itself",
+                path.display()
+            )),
+            "{what}: {stderr}"
+        );
+        assert!(!d.join("clips").exists(), "{what}");
+    }
+}

@@ -377,3 +377,28 @@ fn open_clip_replaces_its_output_only_with_force_and_refuses_a_fifo() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("clip-2.mjpeg: not a regular file"));
 }
+
+#[test]
+fn a_client_config_that_is_a_fifo_or_a_device_is_refused_without_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    assert!(
+        Command::new("mkfifo")
+            .arg(d.join("client.json"))
+            .status()
+            .unwrap()
+            .success()
+    );
+    std::os::unix::fs::symlink("/dev/zero", d.join("zero.json")).unwrap();
+    for client in ["client.json", "zero.json"] {
+        let out = tool_bounded(&["qr", client], d);
+        assert_eq!(out.status.code(), Some(1), "{client}");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            stderr.contains(&format!(
+                "{client}: not a regular file; give the path of the config file itself"
+            )),
+            "{client}: {stderr}"
+        );
+    }
+}

@@ -5,8 +5,8 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Write;
-use std::os::unix::fs::PermissionsExt;
+use std::io::{Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
@@ -150,12 +150,50 @@ pub struct ClientConfig {
     pub key: String,
 }
 
+/// A config file is a few hundred bytes; anything near this is not one.
+pub const MAX_CONFIG_BYTES: u64 = 1 << 20;
+
 /// Reads a config file; errors name the file and what is wrong in it.
 pub fn load<T: DeserializeOwned>(path: &Path) -> Result<T> {
-    let text = fs::read_to_string(path)
-        .with_context(|| format!("{}: cannot read the config file", path.display()))?;
+    let (text, _) = read_text(path)?;
     serde_json::from_str(&text)
         .with_context(|| format!("{}: not a valid config file", path.display()))
+}
+
+/// The text of a config file and its metadata, from one handle: opened
+/// without waiting for a writer (a FIFO would block the open itself),
+/// checked to be a regular file on that handle (a FIFO or `/dev/zero`
+/// would never end), and read up to [`MAX_CONFIG_BYTES`].
+pub fn read_text(path: &Path) -> Result<(String, fs::Metadata)> {
+    let shown = path.display();
+    let cannot_read = || format!("{shown}: cannot read the config file");
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)
+        .with_context(cannot_read)?;
+    let meta = file.metadata().with_context(cannot_read)?;
+    if !meta.is_file() {
+        bail!("{shown}: not a regular file; give the path of the config file itself");
+    }
+    let too_large = || {
+        anyhow::anyhow!(
+            "{shown}: larger than {} KiB, too large for a config file; give the path of the config file itself",
+            MAX_CONFIG_BYTES >> 10
+        )
+    };
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(too_large());
+    }
+    let mut text = String::new();
+    // Bounded even if the file grows between the check and the read.
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_string(&mut text)
+        .with_context(cannot_read)?;
+    if text.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_large());
+    }
+    Ok((text, meta))
 }
 
 /// Resolves a path from a config file against the config file's folder.

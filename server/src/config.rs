@@ -5,8 +5,6 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::fs::File;
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
@@ -16,8 +14,6 @@ use serde::Deserialize;
 use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_json::{Map, Value};
 
-/// A config file is a few hundred bytes; anything near this is not one.
-const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// `camhub-config new` writes 64 hex digits; shorter than this is guessable.
 const MIN_TOKEN_CHARS: usize = 16;
 
@@ -99,19 +95,7 @@ fn read_settings(path: &Path) -> Result<Settings> {
 /// Opens the file once and checks type, size and mode on that handle.
 fn read_private_text(path: &Path) -> Result<String> {
     let shown = path.display();
-    let file = File::open(path).with_context(|| format!("{shown}: cannot read the config file"))?;
-    let meta = file
-        .metadata()
-        .with_context(|| format!("{shown}: cannot read the config file"))?;
-    if !meta.is_file() {
-        bail!("{shown}: not a regular file; give the path of server.json");
-    }
-    if meta.len() > MAX_CONFIG_BYTES {
-        bail!(
-            "{shown}: {} bytes is too large for a config file",
-            meta.len()
-        );
-    }
+    let (text, meta) = hubcore::config::read_text(path)?;
     let mode = meta.permissions().mode() & 0o777;
     // Group read is allowed (a service group); anyone else reading or anyone
     // but the owner writing means the tokens are not secret or not ours.
@@ -121,10 +105,6 @@ fn read_private_text(path: &Path) -> Result<String> {
              fix: chmod 600 {shown}"
         );
     }
-    let mut text = String::new();
-    file.take(MAX_CONFIG_BYTES)
-        .read_to_string(&mut text)
-        .with_context(|| format!("{shown}: cannot read the config file"))?;
     Ok(text)
 }
 

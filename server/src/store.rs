@@ -4,7 +4,7 @@
 //! nothing a viewer or a later upload of the real clip could trip over.
 
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::pin::Pin;
@@ -12,8 +12,9 @@ use std::task::{Context, Poll};
 
 use http_body_util::BodyExt;
 use hyper::body::{Body as HttpBody, Bytes, Frame, Incoming, SizeHint};
-use hyper::header::CONTENT_LENGTH;
+use hyper::header::{CONTENT_LENGTH, HeaderValue};
 use hyper::{Request, Response};
+use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
 
 use crate::config::Settings;
@@ -21,6 +22,10 @@ use crate::routes::{Body, State, json, log_error, text};
 
 /// Every temporary upload starts with this; clip names cannot start with a dot.
 const TEMP_PREFIX: &str = ".camhub-";
+/// On a 409: the lowercase hex SHA-256 of the clip stored under that name.
+/// camera_hub (`upload::STORED_SHA256_HEADER`) reads it to tell a clip it
+/// already uploaded from a different one.
+const STORED_SHA256_HEADER: &str = "x-clip-sha256";
 
 pub async fn upload(
     state: &State,
@@ -46,7 +51,7 @@ pub async fn upload(
     let dir = state.settings.data_dir.join(camera);
     let path = dir.join(name);
     if fs::symlink_metadata(&path).is_ok() {
-        return text(409, "a clip with that name exists");
+        return exists(path, max).await;
     }
     let temp = match blocking(move || create_temp(&dir)).await {
         Ok(temp) => temp,
@@ -92,11 +97,60 @@ pub async fn upload(
     let target = path.clone();
     match blocking(move || finish(temp, &target)).await {
         Ok(()) => text(201, "stored"),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
-            text(409, "a clip with that name exists")
-        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => exists(path, max).await,
         Err(e) => internal(&format!("cannot store {}: {e}", path.display())),
     }
+}
+
+/// The 409 for a name already taken, with the stored clip's SHA-256: a hub
+/// that crashed between an upload and marking the clip sent compares it with
+/// its copy and knows the clip is safe here, rather than setting it aside as
+/// refused. Without the header (the stored entry is not a regular file, or is
+/// larger than any upload could be) the hub cannot tell and keeps its copy.
+async fn exists(path: PathBuf, max: u64) -> Response<Body> {
+    let mut response = text(409, "a clip with that name exists");
+    let shown = path.display().to_string();
+    match blocking(move || stored_sha256(&path, max)).await {
+        Ok(Some(hex)) => {
+            if let Ok(value) = HeaderValue::from_str(&hex) {
+                response.headers_mut().insert(STORED_SHA256_HEADER, value);
+            }
+        }
+        Ok(None) => log_error(&format!(
+            "{shown}: not a regular file of at most {max} bytes; answered 409 without its hash"
+        )),
+        Err(e) => log_error(&format!(
+            "{shown}: cannot hash the stored clip ({e}); answered 409 without its hash"
+        )),
+    }
+    response
+}
+
+/// The lowercase hex SHA-256 of the clip stored at `path`, read from one
+/// handle that follows no symlink and does not wait on a FIFO; `None` if it
+/// is not a regular file of at most `max` bytes.
+fn stored_sha256(path: &Path, max: u64) -> io::Result<Option<String>> {
+    let file = fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK | libc::O_NOCTTY)
+        .open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() || meta.len() > max {
+        return Ok(None);
+    }
+    let mut hasher = Sha256::new();
+    // Bounded even if the file grows while it is read.
+    let read = io::copy(&mut file.take(max.saturating_add(1)), &mut hasher)?;
+    if read > max {
+        return Ok(None);
+    }
+    Ok(Some(
+        hasher
+            .finalize()
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect(),
+    ))
 }
 
 fn create_temp(dir: &Path) -> io::Result<tempfile::NamedTempFile> {

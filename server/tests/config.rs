@@ -176,3 +176,48 @@ fn uploads_cut_by_kill_9_are_cleaned_at_the_next_start() {
         (200, b"kept clip".to_vec())
     );
 }
+
+#[test]
+fn a_config_that_is_a_fifo_a_device_or_huge_is_refused_without_waiting() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("server.json");
+    // A regular file over the bound: never parsed.
+    write_config(dir.path(), &" ".repeat(2 << 20));
+    let out = common::refused(dir.path());
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains(&format!(
+            "{}: larger than 1024 KiB, too large for a config file",
+            path.display()
+        )),
+        "{stderr}"
+    );
+    // A FIFO no one writes to would block the open itself; /dev/zero
+    // (through a symlink, as configs often are) would never end.
+    std::fs::remove_file(&path).unwrap();
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for what in ["FIFO", "/dev/zero"] {
+        if what == "/dev/zero" {
+            std::fs::remove_file(&path).unwrap();
+            std::os::unix::fs::symlink("/dev/zero", &path).unwrap();
+        }
+        let out = common::refused(dir.path());
+        let stderr = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(2), "{what}: {stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "{}: not a regular file; give the path of the config file itself",
+                path.display()
+            )),
+            "{what}: {stderr}"
+        );
+        assert!(!dir.path().join("data").exists(), "{what}");
+    }
+}
