@@ -100,3 +100,184 @@ fn a_viewer_that_never_reads_is_dropped_after_the_idle_timeout() {
     assert!(common::eventually(|| health(&s) == 200));
     drop(stalled);
 }
+
+/// A clip's bytes, derived from its name, so a download is checked against
+/// what was sent without keeping every upload.
+fn clip_bytes(name: &str, len: usize) -> Vec<u8> {
+    let mut state = name.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state as u8
+        })
+        .collect()
+}
+
+#[test]
+fn concurrent_uploads_and_downloads_keep_every_clip_whole() {
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_with(dir.path(), &config(1 << 20), &[]);
+    let size = |i: usize| 1 + (i * 7919) % (256 << 10);
+    let stored = std::sync::Mutex::new(Vec::<(String, usize)>::new());
+    let uploading = std::sync::atomic::AtomicUsize::new(8);
+    std::thread::scope(|scope| {
+        for worker in 0..8 {
+            let (s, stored, uploading) = (&s, &stored, &uploading);
+            scope.spawn(move || {
+                for n in 0..6 {
+                    let i = worker * 6 + n;
+                    let name = format!("clip-{i:02}");
+                    let body = clip_bytes(&name, size(i));
+                    assert_eq!(post(s, &format!("/clips/porch/{name}"), CAMERA, &body), 201);
+                    stored.lock().unwrap().push((name, body.len()));
+                }
+                uploading.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+            });
+        }
+        for reader in 0..4 {
+            let (s, stored, uploading) = (&s, &stored, &uploading);
+            scope.spawn(move || {
+                let mut n = reader;
+                while uploading.load(std::sync::atomic::Ordering::SeqCst) > 0 {
+                    let pick = {
+                        let stored = stored.lock().unwrap();
+                        (!stored.is_empty()).then(|| stored[n % stored.len()].clone())
+                    };
+                    n += 7;
+                    let Some((name, len)) = pick else {
+                        std::thread::yield_now();
+                        continue;
+                    };
+                    let (status, body) = get(s, &format!("/clips/porch/{name}"), CLIENT);
+                    assert_eq!(status, 200, "{name}");
+                    assert!(
+                        body == clip_bytes(&name, len),
+                        "{name} downloads other bytes"
+                    );
+                }
+            });
+        }
+    });
+    let mut stored = stored.into_inner().unwrap();
+    stored.sort();
+    let (status, listing) = get(&s, "/clips/porch", OTHER_CLIENT);
+    assert_eq!(status, 200);
+    let listed: Vec<(String, usize)> = serde_json::from_slice::<Vec<serde_json::Value>>(&listing)
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["name"].as_str().unwrap().to_owned(),
+                c["size"].as_u64().unwrap() as usize,
+            )
+        })
+        .collect();
+    assert_eq!(listed, stored);
+    for (name, len) in &stored {
+        let (status, body) = get(&s, &format!("/clips/porch/{name}"), CLIENT);
+        assert_eq!(status, 200);
+        assert!(
+            body == clip_bytes(name, *len),
+            "{name} downloads other bytes"
+        );
+    }
+    // Nothing but the clips: no temporary file outlived its upload.
+    let names: Vec<String> = stored.into_iter().map(|(name, _)| name).collect();
+    assert_eq!(common::files(&dir.path().join("data/porch")), names);
+}
+
+#[test]
+fn many_uploads_of_one_name_at_once_have_exactly_one_winner() {
+    const RACERS: usize = 32;
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_with(dir.path(), &config(1 << 20), &[]);
+    let barrier = std::sync::Barrier::new(RACERS);
+    let bodies: Vec<Vec<u8>> = (0..RACERS)
+        .map(|i| clip_bytes(&format!("racer-{i}"), 64 << 10))
+        .collect();
+    let statuses: Vec<u16> = std::thread::scope(|scope| {
+        let racers: Vec<_> = bodies
+            .iter()
+            .map(|body| {
+                let (s, barrier) = (&s, &barrier);
+                scope.spawn(move || {
+                    let mut stream = connect(s);
+                    write!(
+                        stream,
+                        "POST /clips/porch/same HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {CAMERA}\r\nContent-Length: {}\r\n\r\n",
+                        body.len()
+                    )
+                    .unwrap();
+                    // Every upload is under way before any can finish.
+                    stream.write_all(&body[..body.len() - 1]).unwrap();
+                    barrier.wait();
+                    stream.write_all(&body[body.len() - 1..]).unwrap();
+                    read_response(&mut stream).0
+                })
+            })
+            .collect();
+        racers.into_iter().map(|r| r.join().unwrap()).collect()
+    });
+    let winners: Vec<usize> = (0..RACERS).filter(|&i| statuses[i] == 201).collect();
+    assert_eq!(winners.len(), 1, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 409).count(),
+        RACERS - 1,
+        "{statuses:?}"
+    );
+    let (status, stored) = get(&s, "/clips/porch/same", CLIENT);
+    assert_eq!(status, 200);
+    assert!(
+        stored == bodies[winners[0]],
+        "the stored clip is not the winner's"
+    );
+    assert_eq!(common::files(&dir.path().join("data/porch")), ["same"]);
+}
+
+/// Threads and open files of a running process, from /proc.
+fn threads_and_files(s: &common::Server) -> (usize, usize) {
+    let pid = s.child.id();
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    let threads = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Threads:"))
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let files = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .unwrap()
+        .count();
+    (threads, files)
+}
+
+#[test]
+fn a_connection_storm_grows_neither_threads_nor_open_files() {
+    const LIMIT: usize = 16;
+    let dir = tempfile::tempdir().unwrap();
+    let s = start_with(
+        dir.path(),
+        &config(1024),
+        &["--max-connections", &LIMIT.to_string()],
+    );
+    assert_eq!(health(&s), 200);
+    let (threads, files) = threads_and_files(&s);
+    let mut storm: Vec<TcpStream> = (0..300).map(|_| connect(&s)).collect();
+    // The last ones are past the limit: told 503 at once, then closed.
+    assert_eq!(read_response(storm.last_mut().unwrap()).0, 503);
+    let (threads_now, files_now) = threads_and_files(&s);
+    assert!(
+        threads_now <= threads + 2,
+        "{threads} threads before, {threads_now} with 300 connections"
+    );
+    assert!(
+        files_now <= files + LIMIT + 2,
+        "{files} files open before, {files_now} with 300 connections"
+    );
+    drop(storm);
+    assert!(common::eventually(|| health(&s) == 200));
+}

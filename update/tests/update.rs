@@ -538,3 +538,91 @@ fn control_characters_in_paths_are_escaped_in_the_output() {
         "{stderr:?}"
     );
 }
+
+/// A whole version of the installed binary: distinct, and large enough that
+/// a kill can land while it is copied.
+fn version_bytes(version: u8) -> Vec<u8> {
+    let mut bytes = format!("version {version}\n").into_bytes();
+    bytes.resize(1 << 20, b'0' + version);
+    bytes
+}
+
+#[test]
+fn kills_at_points_spread_over_a_run_leave_a_working_binary_and_a_rollback_target() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let versions: Vec<Vec<u8>> = (0..3).map(version_bytes).collect();
+    fs::create_dir(d.join("bin")).unwrap();
+    for (name, version) in [("camhub-reset", 1), ("camhub-reset.old", 0)] {
+        fs::write(d.join("bin").join(name), &versions[version]).unwrap();
+        fs::set_permissions(d.join("bin").join(name), fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    release(&d.join("rel-1"), &versions[1], None, None);
+    release(&d.join("rel-2"), &versions[2], None, None);
+    let which = |name: &str| {
+        let path = d.join("bin").join(name);
+        let meta = fs::symlink_metadata(&path).ok()?;
+        let content = fs::read(&path).ok()?;
+        (meta.is_file() && meta.permissions().mode() & 0o111 != 0)
+            .then(|| versions.iter().position(|v| *v == content))
+            .flatten()
+    };
+    let args = |round: usize| -> Vec<String> {
+        let to = if which("camhub-reset") == Some(2) {
+            "rel-1"
+        } else {
+            "rel-2"
+        };
+        let mut args: Vec<String> = if round % 4 == 3 {
+            vec!["--rollback".into()]
+        } else {
+            vec!["--release".into(), to.into()]
+        };
+        args.extend(["--install".into(), "bin/camhub-reset".into()]);
+        args
+    };
+    let started = std::time::Instant::now();
+    let first = update(&["--release", "rel-2", "--install", "bin/camhub-reset"], d);
+    assert_eq!(first.status.code(), Some(0));
+    let whole_run = started.elapsed();
+    const KILLS: u32 = 20;
+    for round in 0..KILLS as usize {
+        let args = args(round);
+        let mut child = Command::new(env!("CARGO_BIN_EXE_update"))
+            .args(&args)
+            .args(["--triple", TRIPLE])
+            .current_dir(d)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        // From the start of a run to its end, one point after another.
+        std::thread::sleep(whole_run * round as u32 / KILLS);
+        child.kill().unwrap(); // SIGKILL
+        child.wait().unwrap();
+        let installed = which("camhub-reset");
+        // Killed between a swap's two renames, the replaced binary still
+        // waits under its work name, and every next run first files it as .old.
+        let old = which("camhub-reset.old").or_else(|| which(".camhub-update-prev.camhub-reset"));
+        assert!(
+            installed.is_some() && old.is_some(),
+            "killed {args:?} after {:?}: installed {installed:?}, rollback target {old:?}, in {:?}",
+            whole_run * round as u32 / KILLS,
+            listing(&d.join("bin"))
+        );
+        // The next run finishes the job and leaves no work file.
+        let out = update(&["--release", "rel-1", "--install", "bin/camhub-reset"], d);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert_eq!(which("camhub-reset"), Some(1));
+        assert!(which("camhub-reset.old").is_some());
+        assert_eq!(
+            listing(&d.join("bin")),
+            ["camhub-reset", "camhub-reset.old"]
+        );
+    }
+}
