@@ -63,9 +63,13 @@ enum Command {
         /// The camera's name: letters, digits, '-', '_' and '.'.
         #[arg(long)]
         camera_id: String,
-        /// For an IP camera: the URL of its MJPEG stream.
+        /// For an IP camera (camhub-ip): the URL of its MJPEG stream.
         #[arg(long)]
         camera_url: Option<String>,
+        /// For a Raspberry Pi camera (camhub-raspberry): the shell command
+        /// printing MJPEG on stdout; `rpicam-vid -t 0 --codec mjpeg -o -` if not given.
+        #[arg(long, value_name = "COMMAND", conflicts_with = "camera_url")]
+        camera_command: Option<String>,
         /// The viewing client's name in server.json.
         #[arg(long, default_value = "viewer")]
         client_name: String,
@@ -178,6 +182,7 @@ struct NewConfigs<'a> {
     listen: Option<&'a str>,
     camera_id: &'a str,
     camera_url: Option<&'a str>,
+    camera_command: Option<&'a str>,
     client_name: &'a str,
     force: bool,
 }
@@ -191,6 +196,7 @@ fn new_configs(new: &NewConfigs) -> Result<(ClientConfig, server_url::Listen)> {
         listen,
         camera_id,
         camera_url,
+        camera_command,
         client_name,
         force,
     } = *new;
@@ -226,7 +232,7 @@ fn new_configs(new: &NewConfigs) -> Result<(ClientConfig, server_url::Listen)> {
         token: camera_token.clone(),
         key: key.clone(),
         clip_dir: "clips".into(),
-        camera_command: None,
+        camera_command: camera_command.map(str::to_owned),
         camera_url: camera_url.map(str::to_owned),
         motion: MotionConfig::default(),
         upload: UploadConfig::default(),
@@ -280,6 +286,7 @@ fn run(cli: Cli) -> Result<()> {
             listen,
             camera_id,
             camera_url,
+            camera_command,
             client_name,
             force,
             qr,
@@ -290,6 +297,7 @@ fn run(cli: Cli) -> Result<()> {
                 listen: listen.as_deref(),
                 camera_id: &camera_id,
                 camera_url: camera_url.as_deref(),
+                camera_command: camera_command.as_deref(),
                 client_name: &client_name,
                 force,
             })?;

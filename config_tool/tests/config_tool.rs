@@ -632,3 +632,25 @@ fn every_command_and_argument_is_described_and_required_ones_are_shown() {
         "{long}"
     );
 }
+
+#[test]
+fn a_camera_command_goes_into_hub_json_and_excludes_a_camera_url() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = new(dir.path(), &["--camera-command", "cat scene.mjpeg"]);
+    assert!(out.status.success());
+    let hub: HubConfig = load(&dir.path().join("hub.json")).unwrap();
+    assert_eq!(hub.camera_command.as_deref(), Some("cat scene.mjpeg"));
+    assert_eq!(hub.camera_url, None);
+    let dir = tempfile::tempdir().unwrap();
+    let out = new(
+        dir.path(),
+        &[
+            "--camera-command",
+            "cat x",
+            "--camera-url",
+            "http://192.0.2.7/v",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(fs::read_dir(dir.path()).unwrap().count(), 0);
+}
