@@ -13,19 +13,31 @@ use camera_hub::source::FrameSource;
 use clap::Parser;
 use hubcore::config::{self, HubConfig};
 
+/// The released binary's name (the release matrix's `bin`), which is what
+/// users run and what their error lines must name.
+#[cfg(feature = "raspberry")]
+const PROGRAM: &str = "camhub-raspberry";
+#[cfg(feature = "ip")]
+const PROGRAM: &str = "camhub-ip";
+
 #[cfg(feature = "raspberry")]
 const ABOUT: &str = "camhub-raspberry: records clips around motion from the Raspberry Pi camera, seals them and uploads them to the server.";
 #[cfg(feature = "ip")]
 const ABOUT: &str = "camhub-ip: records clips around motion from an IP camera's MJPEG stream, seals them and uploads them to the server.";
 
+#[cfg(feature = "raspberry")]
+const SOURCE_HELP: &str = "The camera is the shell command in hub.json's `camera_command` (rpicam-vid -t 0 --codec mjpeg -o - if absent), which must print MJPEG on stdout.";
+#[cfg(feature = "ip")]
+const SOURCE_HELP: &str = "The camera is the MJPEG-over-HTTP stream at hub.json's `camera_url`.";
+
+const EXIT_CODES: &str = "Exit codes: 0 the camera stopped, 1 an error (a bad config, or a camera that failed or could not be reached; the clip being recorded is sealed and kept first).";
+
 #[derive(Debug, Parser)]
-#[command(version, about = ABOUT)]
+#[command(name = PROGRAM, bin_name = PROGRAM, version, about = ABOUT)]
+#[command(after_help = format!("{SOURCE_HELP}\n\n{EXIT_CODES}"))]
 struct Cli {
-    /// The hub's config file, as written by `camhub-config new`.
-    ///
-    /// Exit codes: 0 the camera stopped, 1 an error (a bad config, or a
-    /// camera that failed or could not be reached; the clip being recorded
-    /// is sealed and kept first).
+    /// The hub's config file, as written by `camhub-config new` (server URL,
+    /// upload token, clip key, camera, clip folder).
     #[arg(long, default_value = "hub.json")]
     config: PathBuf,
 }
@@ -64,7 +76,7 @@ fn run(cli: &Cli) -> Result<()> {
 fn main() {
     let cli = Cli::parse();
     if let Err(e) = run(&cli) {
-        eprintln!("camera_hub: {e:#}");
+        eprintln!("{PROGRAM}: {e:#}");
         std::process::exit(1);
     }
 }

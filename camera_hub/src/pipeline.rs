@@ -14,7 +14,7 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result};
 use hubcore::config::{HubConfig, write_private_file};
-use hubcore::{clip, secret};
+use hubcore::{clip, counted, secret};
 
 use crate::motion::MotionDetector;
 use crate::recorder::Recorder;
@@ -113,9 +113,9 @@ impl Hub {
         summary.uploaded = self.queue.uploaded.load(Ordering::Relaxed);
         summary.pending = fs::read_dir(&self.queue.pending)?.count();
         say(format_args!(
-            "camera stopped: {} frames, {} clips, {} uploaded, {} waiting in {}",
-            summary.frames,
-            summary.clips,
+            "camera stopped: {}, {}, {} uploaded, {} waiting in {}",
+            counted(summary.frames as u64, "frame", "frames"),
+            counted(summary.clips as u64, "clip", "clips"),
             summary.uploaded,
             summary.pending,
             self.queue.pending.display()
@@ -144,8 +144,12 @@ impl Hub {
             let frame = source.next_frame();
             if source.skipped() > skipped {
                 say(format_args!(
-                    "skipped {} malformed or cut-off frame(s) from the camera",
-                    source.skipped() - skipped
+                    "skipped {} from the camera",
+                    counted(
+                        (source.skipped() - skipped) as u64,
+                        "malformed or cut-off frame",
+                        "malformed or cut-off frames"
+                    )
                 ));
                 skipped = source.skipped();
             }
@@ -181,8 +185,9 @@ impl Hub {
         write_private_file(&self.queue.pending.join(&name), &sealed, false)?;
         summary.clips += 1;
         say(format_args!(
-            "recorded {name}: {count} frames, {} bytes sealed",
-            sealed.len()
+            "recorded {name}: {}, {} sealed",
+            counted(count as u64, "frame", "frames"),
+            counted(sealed.len() as u64, "byte", "bytes")
         ));
         Ok(())
     }

@@ -191,7 +191,7 @@ fn assert_scene_uploaded(dir: &Path, rx: &mpsc::Receiver<Upload>, stdout: &str) 
     );
     assert!(stdout.contains(&format!("uploaded {name}\n")), "{stdout}");
     assert!(stdout.ends_with(&format!(
-        "camera stopped: 15 frames, 1 clips, 1 uploaded, 0 waiting in {}\n",
+        "camera stopped: 15 frames, 1 clip, 1 uploaded, 0 waiting in {}\n",
         dir.join("clips/pending").display()
     )));
     assert_eq!(
@@ -244,10 +244,7 @@ mod raspberry {
         let stdout = String::from_utf8(out.stdout).unwrap();
         assert!(out.status.success());
         assert!(stdout.contains("failed, kept for later"), "{stdout}");
-        assert!(
-            stdout.contains("1 clips, 0 uploaded, 1 waiting"),
-            "{stdout}"
-        );
+        assert!(stdout.contains("1 clip, 0 uploaded, 1 waiting"), "{stdout}");
         assert_eq!(
             fs::read_dir(dir.path().join("clips/pending"))
                 .unwrap()
@@ -314,7 +311,7 @@ mod raspberry {
         );
         assert_eq!(
             stdout
-                .matches("skipped 1 malformed or cut-off frame(s)")
+                .matches("skipped 1 malformed or cut-off frame from")
                 .count(),
             2,
             "{stdout}"
@@ -329,7 +326,7 @@ mod raspberry {
             .collect();
         assert_eq!(plain, expected);
         assert!(
-            stdout.contains("camera stopped: 14 frames, 1 clips, 1 uploaded"),
+            stdout.contains("camera stopped: 14 frames, 1 clip, 1 uploaded"),
             "{stdout}"
         );
     }
@@ -357,7 +354,7 @@ mod raspberry {
         let plain = hubcore::clip::open(&key, "porch", name, &upload.body).unwrap();
         assert_eq!(plain, frames[3..7].concat());
         assert!(
-            stdout.contains("camera stopped: 7 frames, 1 clips, 1 uploaded"),
+            stdout.contains("camera stopped: 7 frames, 1 clip, 1 uploaded"),
             "{stdout}"
         );
     }
@@ -400,10 +397,7 @@ mod raspberry {
             String::from_utf8_lossy(&out.stderr)
         );
         assert!(stdout.contains("failed, kept for later"), "{stdout}");
-        assert!(
-            stdout.contains("1 clips, 1 uploaded, 0 waiting"),
-            "{stdout}"
-        );
+        assert!(stdout.contains("1 clip, 1 uploaded, 0 waiting"), "{stdout}");
     }
 }
 
@@ -504,7 +498,7 @@ mod ip {
             "{stdout}"
         );
         assert!(
-            stdout.contains("skipped 1 malformed or cut-off frame(s)"),
+            stdout.contains("skipped 1 malformed or cut-off frame from"),
             "{stdout}"
         );
         assert_scene_uploaded(dir.path(), &rx, &stdout);
@@ -739,7 +733,7 @@ fn a_frame_declaring_a_huge_size_is_skipped_without_decoding() {
         "{stdout}"
     );
     assert!(
-        stdout.contains("camera stopped: 16 frames, 1 clips, 1 uploaded"),
+        stdout.contains("camera stopped: 16 frames, 1 clip, 1 uploaded"),
         "{stdout}"
     );
 }
@@ -838,3 +832,36 @@ fn a_config_that_is_a_fifo_a_device_or_huge_is_refused_without_waiting() {
         assert!(!d.join("clips").exists(), "{what}");
     }
 }
+
+/// The name users run: the released binary of this feature's build.
+#[cfg(feature = "ip")]
+const PROGRAM: &str = "camhub-ip";
+#[cfg(feature = "raspberry")]
+const PROGRAM: &str = "camhub-raspberry";
+
+#[test]
+fn errors_and_help_name_the_program_that_was_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = hub(&dir.path().join("absent.json"));
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.starts_with(&format!("{PROGRAM}: ")) && stderr.contains("absent.json"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("camera_hub"), "{stderr}");
+
+    let help = help_text::check(env!("CARGO_BIN_EXE_camera_hub"), &[], PROGRAM, &[]);
+    assert!(
+        help.starts_with(&format!("{PROGRAM}: records clips")),
+        "{help}"
+    );
+    assert_eq!(
+        help.matches("Exit codes: 0 the camera stopped").count(),
+        1,
+        "{help}"
+    );
+}
+
+#[path = "../../tests/help_text.rs"]
+mod help_text;

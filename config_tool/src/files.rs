@@ -9,6 +9,13 @@ use std::path::Path;
 use anyhow::{Context, Result, bail};
 use tempfile::TempPath;
 
+use crate::Unusable;
+
+/// An error in what the user gave (exit 2): nothing was written.
+fn unusable(message: String) -> anyhow::Error {
+    Unusable::from(anyhow::anyhow!(message)).into()
+}
+
 fn parent(path: &Path) -> &Path {
     match path.parent() {
         Some(p) if !p.as_os_str().is_empty() => p,
@@ -26,18 +33,26 @@ pub fn write_all_or_none(files: &[(&Path, &[u8])], overwrite: bool) -> Result<()
     for (path, _) in files {
         match fs::symlink_metadata(path) {
             Ok(meta) if meta.is_dir() => {
-                bail!("{}: is a folder; nothing was written", path.display())
+                return Err(unusable(format!(
+                    "{}: is a folder; nothing was written",
+                    path.display()
+                )));
             }
             Ok(_) => existing.push(path.display().to_string()),
             Err(e) if e.kind() == ErrorKind::NotFound => {}
-            Err(e) => bail!("{}: {e}; nothing was written", path.display()),
+            Err(e) => {
+                return Err(unusable(format!(
+                    "{}: {e}; nothing was written",
+                    path.display()
+                )));
+            }
         }
     }
     if !existing.is_empty() && !overwrite {
-        bail!(
+        return Err(unusable(format!(
             "{} already exist(s); nothing was written. Pass --force to replace them",
             existing.join(", ")
-        );
+        )));
     }
     let mut staged = Vec::new();
     for (path, bytes) in files {
@@ -146,6 +161,10 @@ fn stage(path: &Path, bytes: &[u8]) -> Result<TempPath> {
 /// The whole of a regular file of at most `limit` bytes, from one open that
 /// does not block (a FIFO is refused, not waited on).
 pub fn read_regular(path: &Path, limit: u64) -> Result<Vec<u8>> {
+    read_regular_unchecked(path, limit).map_err(|e| Unusable::from(e).into())
+}
+
+fn read_regular_unchecked(path: &Path, limit: u64) -> Result<Vec<u8>> {
     let file = OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)

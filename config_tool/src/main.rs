@@ -1,23 +1,36 @@
 //! camhub-config: creates the matching config files for a hub, the server and
-//! a viewing client, prints a pairing QR code, and opens downloaded clips.
+//! a viewing client, prints a pairing QR code, lists and downloads a camera's
+//! clips, and opens downloaded clips.
 
+mod clips;
 mod files;
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 use hubcore::config::{
     self, ClientConfig, HubConfig, MotionConfig, ServerConfig, StreamConfig, UploadConfig,
 };
-use hubcore::secret;
+use hubcore::{secret, server_url};
 
-/// Creates the credentials and config files for a hub, the server and a viewing client.
+/// Creates the credentials and config files for a hub, the server and a
+/// viewing client, and downloads and opens clips as that client.
+///
+/// The way through: `new` writes the three configs; the server and a hub run
+/// on theirs; `clips list` and `clips get` fetch a clip with client.json;
+/// `open-clip` decrypts it.
+///
+/// Exit codes: 0 done; 1 failed: the server could not be reached or
+/// answered with an error, a clip did not open with the key, or a file could
+/// not be written; 2 unusable input: a config file, an argument, or an
+/// output file that already exists (nothing was written).
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(name = "camhub-config", bin_name = "camhub-config", version)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -34,15 +47,29 @@ enum Command {
         /// The folder to write the three files to.
         #[arg(long, default_value = ".")]
         out: PathBuf,
-        /// The server's URL as hubs and clients reach it, e.g. https://clips.example.org.
+        /// The server's URL as hubs and clients reach it, e.g. http://127.0.0.1:8088.
+        ///
+        /// server.json then listens where this URL points: an http:// URL on
+        /// a loopback host (127.0.0.1, ::1, localhost) on that address and
+        /// port; any other http:// host on every interface (0.0.0.0 or [::])
+        /// on the URL's port; an https:// URL, or one with a path, on
+        /// 127.0.0.1:8080 behind a reverse proxy you put in front.
         #[arg(long)]
         server_url: String,
+        /// Where server.json listens (host:port) instead of the address
+        /// derived from --server-url, e.g. 192.168.1.5:8088 for one interface.
+        #[arg(long, value_name = "HOST:PORT")]
+        listen: Option<String>,
         /// The camera's name: letters, digits, '-', '_' and '.'.
         #[arg(long)]
         camera_id: String,
-        /// For an IP camera: the URL of its MJPEG stream.
+        /// For an IP camera (camhub-ip): the URL of its MJPEG stream.
         #[arg(long)]
         camera_url: Option<String>,
+        /// For a Raspberry Pi camera (camhub-raspberry): the shell command
+        /// printing MJPEG on stdout; `rpicam-vid -t 0 --codec mjpeg -o -` if not given.
+        #[arg(long, value_name = "COMMAND", conflicts_with = "camera_url")]
+        camera_command: Option<String>,
         /// The viewing client's name in server.json.
         #[arg(long, default_value = "viewer")]
         client_name: String,
@@ -53,12 +80,20 @@ enum Command {
         #[arg(long)]
         qr: bool,
     },
+    /// List and download the camera's clips from the server, as client.json's viewer.
+    Clips {
+        #[command(subcommand)]
+        command: ClipsCommand,
+    },
     /// Print a client config as a QR code in the terminal.
     Qr {
         /// The client config, e.g. client.json.
         client: PathBuf,
     },
     /// Decrypt a clip downloaded from the server with a client config.
+    ///
+    /// The clip is authenticated first: a clip altered, renamed, or of
+    /// another camera does not open (exit 1) and nothing is written.
     OpenClip {
         /// The client config holding the key.
         #[arg(long, default_value = "client.json")]
@@ -74,20 +109,116 @@ enum Command {
     },
 }
 
-fn new_configs(
-    out: &Path,
-    server_url: &str,
-    camera_id: &str,
-    camera_url: Option<&str>,
-    client_name: &str,
+#[derive(Debug, Subcommand)]
+enum ClipsCommand {
+    /// Print the camera's clips on the server: one a line, name then size.
+    List {
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Print one JSON array of {"name", "size"} instead.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Download one clip, still sealed, byte for byte; `open-clip` decrypts it.
+    Get {
+        /// The clip's name, as `clips list` prints it.
+        name: String,
+        #[command(flatten)]
+        server: ServerArgs,
+        /// Where to write it (inside it under NAME if it is a folder); NAME in
+        /// the current folder by default. Keep NAME as the file name:
+        /// `open-clip` takes the clip's name from it.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+        /// Replace the output file if it exists.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+struct ServerArgs {
+    /// The client config: the server's URL, the camera and the viewing token.
+    #[arg(long, default_value = "client.json")]
+    client: PathBuf,
+    /// The longest wait to connect, for the reply, and between two reads
+    /// of it (e.g. 30s, 2m).
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    timeout: Duration,
+}
+
+/// Unusable input (exit 2): a config file, an argument or an existing output
+/// file; nothing was written.
+#[derive(Debug)]
+pub struct Unusable(anyhow::Error);
+
+impl From<anyhow::Error> for Unusable {
+    fn from(e: anyhow::Error) -> Unusable {
+        Unusable(e)
+    }
+}
+
+impl std::fmt::Display for Unusable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:#}", self.0)
+    }
+}
+
+impl std::error::Error for Unusable {}
+
+/// `host:port` with a numeric port, as camhub-server binds it.
+fn check_listen(listen: &str) -> Result<()> {
+    let shown = escape_control(listen);
+    match listen.rsplit_once(':') {
+        Some((host, port)) if !host.is_empty() && port.parse::<u16>().is_ok() => Ok(()),
+        _ => bail!("--listen `{shown}` must be host:port, e.g. 127.0.0.1:8088 or 0.0.0.0:8088"),
+    }
+}
+
+/// What `new` writes the configs from.
+struct NewConfigs<'a> {
+    out: &'a Path,
+    server_url: &'a str,
+    listen: Option<&'a str>,
+    camera_id: &'a str,
+    camera_url: Option<&'a str>,
+    camera_command: Option<&'a str>,
+    client_name: &'a str,
     force: bool,
-) -> Result<ClientConfig> {
+}
+
+/// The configs written: the client's, and where the server listens with
+/// what the user must know about it.
+fn new_configs(new: &NewConfigs) -> Result<(ClientConfig, server_url::Listen)> {
+    let NewConfigs {
+        out,
+        server_url,
+        listen,
+        camera_id,
+        camera_url,
+        camera_command,
+        client_name,
+        force,
+    } = *new;
     for (what, name) in [("camera id", camera_id), ("client name", client_name)] {
         if !hubcore::is_safe_name(name) {
-            bail!("{what} `{name}` must be letters, digits, '-', '_' or '.'");
+            return Err(Unusable::from(anyhow::anyhow!(
+                "{what} `{}` must be letters, digits, '-', '_' or '.'",
+                escape_control(name)
+            ))
+            .into());
         }
     }
-    hubcore::server_url::check(server_url).context("--server-url")?;
+    let mut listening = server_url::listen_address(server_url)
+        .context("--server-url")
+        .map_err(Unusable::from)?;
+    if let Some(listen) = listen {
+        check_listen(listen).map_err(Unusable::from)?;
+        listening = server_url::Listen {
+            address: listen.to_owned(),
+            note: None,
+        };
+    }
     let paths = ["hub.json", "server.json", "client.json"].map(|f| out.join(f));
     fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
     let (camera_token, client_token, key) = (
@@ -101,14 +232,14 @@ fn new_configs(
         token: camera_token.clone(),
         key: key.clone(),
         clip_dir: "clips".into(),
-        camera_command: None,
+        camera_command: camera_command.map(str::to_owned),
         camera_url: camera_url.map(str::to_owned),
         motion: MotionConfig::default(),
         upload: UploadConfig::default(),
         stream: StreamConfig::default(),
     };
     let server = ServerConfig {
-        listen: "127.0.0.1:8080".into(),
+        listen: listening.address.clone(),
         data_dir: "data".into(),
         max_upload_bytes: 64 << 20,
         cameras: BTreeMap::from([(camera_id.to_owned(), camera_token)]),
@@ -133,7 +264,7 @@ fn new_configs(
         ],
         force,
     )?;
-    Ok(client)
+    Ok((client, listening))
 }
 
 fn qr_text(client: &ClientConfig) -> Result<String> {
@@ -152,22 +283,34 @@ fn run(cli: Cli) -> Result<()> {
         Command::New {
             out: dir,
             server_url,
+            listen,
             camera_id,
             camera_url,
+            camera_command,
             client_name,
             force,
             qr,
         } => {
-            let client = new_configs(
-                &dir,
-                &server_url,
-                &camera_id,
-                camera_url.as_deref(),
-                &client_name,
+            let (client, listening) = new_configs(&NewConfigs {
+                out: &dir,
+                server_url: &server_url,
+                listen: listen.as_deref(),
+                camera_id: &camera_id,
+                camera_url: camera_url.as_deref(),
+                camera_command: camera_command.as_deref(),
+                client_name: &client_name,
                 force,
-            )?;
+            })?;
             for file in ["hub.json", "server.json", "client.json"] {
                 writeln!(out, "wrote {}", dir.join(file).display())?;
+            }
+            writeln!(
+                out,
+                "hubs and clients reach the server at {server_url}; server.json listens on {}",
+                listening.address
+            )?;
+            if let Some(note) = &listening.note {
+                writeln!(out, "note: {note}")?;
             }
             writeln!(
                 out,
@@ -177,8 +320,9 @@ fn run(cli: Cli) -> Result<()> {
                 writeln!(out, "{}", qr_text(&client)?)?;
             }
         }
+        Command::Clips { command } => clips_command(command, &mut out)?,
         Command::Qr { client } => {
-            let client: ClientConfig = config::load(&client)?;
+            let client: ClientConfig = config::load(&client).map_err(Unusable::from)?;
             writeln!(out, "{}", qr_text(&client)?)?;
         }
         Command::OpenClip {
@@ -187,18 +331,51 @@ fn run(cli: Cli) -> Result<()> {
             out: target,
             force,
         } => {
-            let client: ClientConfig = config::load(&client_path)?;
+            let client: ClientConfig = config::load(&client_path).map_err(Unusable::from)?;
             let key = secret::key_from_hex(&client.key)
-                .with_context(|| format!("{}: field `key`", client_path.display()))?;
+                .with_context(|| format!("{}: field `key`", client_path.display()))
+                .map_err(Unusable::from)?;
             let name = clip
                 .file_name()
                 .and_then(|n| n.to_str())
-                .context("the clip path has no file name")?;
+                .context("the clip path has no file name")
+                .map_err(Unusable::from)?;
             let sealed = files::read_regular(&clip, MAX_CLIP_BYTES)?;
             let plain = hubcore::clip::open(&key, &client.camera_id, name, &sealed)
                 .with_context(|| format!("{}", clip.display()))?;
             files::write_all_or_none(&[(&target, &plain)], force)?;
-            writeln!(out, "wrote {} ({} bytes)", target.display(), plain.len())?;
+            writeln!(
+                out,
+                "wrote {} ({})",
+                target.display(),
+                hubcore::counted(plain.len() as u64, "byte", "bytes")
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn clips_command(command: ClipsCommand, out: &mut dyn Write) -> Result<()> {
+    match command {
+        ClipsCommand::List { server, json } => {
+            let server = clips::Server::from_client(&server.client, server.timeout)?;
+            clips::print_list(&server.list()?, json, out)?;
+        }
+        ClipsCommand::Get {
+            name,
+            server,
+            out: target,
+            force,
+        } => {
+            let server = clips::Server::from_client(&server.client, server.timeout)?;
+            let target = clips::target(&name, target.as_deref());
+            let size = clips::get(&server, &name, &target, force, MAX_CLIP_BYTES)?;
+            writeln!(
+                out,
+                "wrote {} ({})",
+                escape_control(&target.display().to_string()),
+                hubcore::counted(size, "byte", "bytes")
+            )?;
         }
     }
     Ok(())
@@ -209,7 +386,7 @@ const MAX_CLIP_BYTES: u64 = 1 << 30;
 
 /// Control characters from paths and arguments shown escaped, so an error
 /// line cannot drive the terminal.
-fn escape_control(text: &str) -> String {
+pub fn escape_control(text: &str) -> String {
     text.chars()
         .map(|c| {
             if c.is_control() {
@@ -229,7 +406,11 @@ fn main() {
             return;
         }
         eprintln!("camhub-config: {}", escape_control(&format!("{e:#}")));
-        std::process::exit(1);
+        std::process::exit(if e.downcast_ref::<Unusable>().is_some() {
+            2
+        } else {
+            1
+        });
     }
 }
 

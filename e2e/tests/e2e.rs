@@ -1,7 +1,8 @@
 //! The three programs as a user runs them: `camhub-config new` writes the
-//! configs, camhub-server and camhub-ip start on those files unchanged, an
-//! IP camera on 127.0.0.1 (std::net, multipart MJPEG) shows motion, and the
-//! clip goes from the camera through the server to the viewer's key.
+//! configs, camhub-server and camhub-ip start on those files unchanged (no
+//! option but --config), an IP camera on 127.0.0.1 (std::net, multipart
+//! MJPEG) shows motion, and the clip goes from the camera through the server
+//! to the viewer: `camhub-config clips list`, `clips get` and `open-clip`.
 
 use std::fs;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -208,22 +209,16 @@ fn new_configs(dir: &Path, port: u16, camera_url: &str) {
     );
 }
 
-/// The server on the generated server.json; only the listening port comes
-/// from the command line, as the config's 8080 may be taken here.
+/// The server on the generated server.json as it is: it must listen where
+/// hub.json and client.json point.
 fn server(dir: &Path, port: u16) -> Running {
-    let listen = format!("127.0.0.1:{port}");
     let config = dir.join("server.json");
     let mut server = Running::start(
         env!("CARGO_BIN_EXE_camhub-server"),
-        &[
-            "--config".as_ref(),
-            config.as_ref(),
-            "--listen".as_ref(),
-            listen.as_ref(),
-        ],
+        &["--config".as_ref(), config.as_ref()],
     );
-    server.wait_for("that it listens", |l| {
-        l == format!("listening on http://{listen}")
+    server.wait_for("that it listens where the configs point", |l| {
+        l == format!("listening on http://127.0.0.1:{port}")
     });
     server
 }
@@ -303,23 +298,39 @@ fn one_clip_through(dir: &Path) -> (Running, u16, String) {
     (server, port, name)
 }
 
+/// `camhub-config` with `args`, run in `dir`: exit code, stdout, stderr.
+fn config_tool(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_camhub-config"))
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
 #[test]
 fn generated_configs_carry_a_clip_from_the_camera_to_the_viewer() {
     let dir = tempfile::tempdir().unwrap();
     let d = dir.path();
-    let (_server, port, name) = one_clip_through(d);
+    let (server, port, name) = one_clip_through(d);
     let hub_file: HubFile = read_json(&d.join("hub.json"));
     assert_eq!(hub_file.camera_id, "porch");
     assert_eq!(files(&d.join("clips/sent")), std::slice::from_ref(&name));
     assert!(files(&d.join("clips/pending")).is_empty());
-
-    // The viewer lists and downloads it with client.json's token...
-    let client: ClientFile = read_json(&d.join("client.json"));
-    let base = format!("http://127.0.0.1:{port}/clips/porch");
-    let (status, body) = get(&base, &client.token);
-    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
-    let listed: Vec<Listed> = serde_json::from_slice(&body).unwrap();
     let sealed = fs::read(d.join("clips/sent").join(&name)).unwrap();
+
+    // The viewer lists the clips with client.json alone...
+    let (code, stdout, stderr) = config_tool(d, &["clips", "list", "--client", "client.json"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, format!("{name}  {} bytes\n", sealed.len()));
+    let (code, stdout, stderr) = config_tool(d, &["clips", "list", "--json"]);
+    assert_eq!(code, 0, "{stderr}");
+    let listed: Vec<Listed> = serde_json::from_str(&stdout).unwrap();
     assert_eq!(
         listed,
         [Listed {
@@ -327,33 +338,107 @@ fn generated_configs_carry_a_clip_from_the_camera_to_the_viewer() {
             size: sealed.len() as u64
         }]
     );
-    let (status, downloaded) = get(&format!("{base}/{name}"), &client.token);
-    assert_eq!(status, 200);
-    assert_eq!(downloaded, sealed);
-    // ...and opens it with client.json's key: the frames around the motion.
+    // ...downloads it byte for byte...
     let got = d.join("downloads");
     fs::create_dir(&got).unwrap();
-    fs::write(got.join(&name), &downloaded).unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_camhub-config"))
-        .arg("open-clip")
-        .arg("--client")
-        .arg(d.join("client.json"))
-        .arg(got.join(&name))
-        .arg("--out")
-        .arg(got.join("clip.mjpeg"))
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
+    let (code, stdout, stderr) = config_tool(
+        d,
+        &[
+            "clips",
+            "get",
+            &name,
+            "--client",
+            "client.json",
+            "-o",
+            "downloads",
+        ],
     );
+    assert_eq!(code, 0, "{stderr}");
     assert_eq!(
-        fs::read(got.join("clip.mjpeg")).unwrap(),
+        stdout,
+        format!("wrote downloads/{name} ({} bytes)\n", sealed.len())
+    );
+    assert_eq!(fs::read(got.join(&name)).unwrap(), sealed);
+    assert_eq!(
+        files(&got),
+        std::slice::from_ref(&name),
+        "no work file left"
+    );
+    // ...and opens it with client.json's key: the frames around the motion.
+    let downloaded = format!("downloads/{name}");
+    let (code, _, stderr) = config_tool(
+        d,
+        &[
+            "open-clip",
+            "--client",
+            "client.json",
+            &downloaded,
+            "--out",
+            "clip.mjpeg",
+        ],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        fs::read(d.join("clip.mjpeg")).unwrap(),
         scene()[2..=46].concat()
     );
-    // The camera's token does not view, and the viewer's does not upload.
+
+    // A second download does not replace the first without --force (exit 2).
+    let (code, _, stderr) = config_tool(d, &["clips", "get", &name, "-o", "downloads"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "downloads/{name}: already exists; nothing was downloaded. Pass --force"
+        )),
+        "{stderr}"
+    );
+    // A name the server does not have: exit 1, the URL, and where names come from.
+    let (code, _, stderr) = config_tool(d, &["clips", "get", "clip-0.mjpeg"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "http://127.0.0.1:{port}/clips/porch/clip-0.mjpeg: the server answered 404"
+        )) && stderr.contains("`camhub-config clips list --client client.json` shows the names"),
+        "{stderr}"
+    );
+    assert!(!d.join("clip-0.mjpeg").exists());
+    // A name that is not one never becomes a path or a request (exit 2).
+    let (code, _, stderr) = config_tool(d, &["clips", "get", "../hub.json"]);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("`../hub.json` is not a clip name"),
+        "{stderr}"
+    );
+
+    // The camera's token does not view: the error says which file to fix.
+    let client = fs::read_to_string(d.join("client.json")).unwrap();
+    let client_file: ClientFile = read_json(&d.join("client.json"));
+    fs::write(
+        d.join("camera-as-client.json"),
+        client.replace(&client_file.token, &hub_file.token),
+    )
+    .unwrap();
+    let (code, _, stderr) = config_tool(d, &["clips", "list", "--client", "camera-as-client.json"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("the server answered 401")
+            && stderr.contains("the server does not know camera-as-client.json's token"),
+        "{stderr}"
+    );
+    let base = format!("http://127.0.0.1:{port}/clips/porch");
     assert_eq!(get(&base, &hub_file.token).0, 401);
+
+    // With the server gone, the error names the URL and what to check.
+    drop(server);
+    let (code, _, stderr) = config_tool(d, &["clips", "list"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(&format!("http://127.0.0.1:{port}/clips/porch: "))
+            && stderr.contains(
+                "is camhub-server running and listening where `server_url` in client.json points?"
+            ),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -19,8 +19,20 @@ pub fn is_safe_name(name: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
 }
 
+/// `1 clip`, `2 clips`: a count with its noun in the right number.
+pub fn counted(count: u64, singular: &str, plural: &str) -> String {
+    format!("{count} {}", if count == 1 { singular } else { plural })
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn counts_agree_with_their_noun() {
+        assert_eq!(super::counted(0, "clip", "clips"), "0 clips");
+        assert_eq!(super::counted(1, "clip", "clips"), "1 clip");
+        assert_eq!(super::counted(2, "byte", "bytes"), "2 bytes");
+    }
+
     #[test]
     fn safe_names() {
         for ok in ["cam1", "clip-20260101T000000Z.mjpeg.sealed", "a_b"] {

@@ -14,12 +14,13 @@ use hubcore::config::{self, HubConfig};
 /// Asks you to type `reset` first; --yes skips the question (for scripts).
 /// Exit codes: 0 wiped, 1 not confirmed (nothing deleted), 2 error.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(name = "camhub-reset", bin_name = "camhub-reset", version)]
 struct Cli {
-    /// The hub's config file.
+    /// The hub's config file (its upload token and clip key); its clip
+    /// folder's pending/ and sent/ are wiped with it.
     #[arg(long, default_value = "hub.json")]
     config: PathBuf,
-    /// Do not ask for confirmation.
+    /// Do not ask for confirmation (for scripts).
     #[arg(long)]
     yes: bool,
 }
@@ -37,8 +38,9 @@ fn run(cli: &Cli) -> Result<bool> {
     let mut out = std::io::stdout().lock();
     writeln!(
         out,
-        "This deletes {} (the hub's upload token and clip key) and {clips} recorded clips in {}.",
+        "This deletes {} (the hub's upload token and clip key) and {} in {}.",
         cli.config.display(),
+        hubcore::counted(clips as u64, "recorded clip", "recorded clips"),
         clip_dir.display()
     )?;
     if !cli.yes {

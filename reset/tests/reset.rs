@@ -79,3 +79,26 @@ fn yes_skips_the_question_and_a_missing_config_is_an_error() {
     let (code, _) = reset(dir.path(), &["--yes"], "");
     assert_eq!(code, 2);
 }
+
+#[test]
+fn one_clip_is_counted_in_the_singular() {
+    let dir = tempfile::tempdir().unwrap();
+    hub(dir.path());
+    fs::remove_file(dir.path().join("clips/sent/clip-1.mjpeg")).unwrap();
+    let (code, stdout) = reset(dir.path(), &[], "no\n");
+    assert_eq!(code, 1);
+    assert!(
+        stdout.starts_with(
+            "This deletes hub.json (the hub's upload token and clip key) and 1 recorded clip in clips.\n"
+        ),
+        "{stdout}"
+    );
+}
+
+#[path = "../../tests/help_text.rs"]
+mod help_text;
+
+#[test]
+fn every_argument_is_described_under_the_program_name() {
+    help_text::check(env!("CARGO_BIN_EXE_reset"), &[], "camhub-reset", &[]);
+}

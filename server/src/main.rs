@@ -24,7 +24,7 @@ use clap::Parser;
 /// Exit codes: 1 the server could not run (cannot listen, data folder
 /// unusable), 2 the config or the command line is unusable.
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(name = "camhub-server", bin_name = "camhub-server", version)]
 struct Cli {
     /// The server's config file, as written by `camhub-config new`.
     #[arg(long, default_value = "server.json")]

@@ -221,3 +221,11 @@ fn a_config_that_is_a_fifo_a_device_or_huge_is_refused_without_waiting() {
         assert!(!dir.path().join("data").exists(), "{what}");
     }
 }
+
+#[path = "../../tests/help_text.rs"]
+mod help_text;
+
+#[test]
+fn every_argument_is_described_under_the_program_name() {
+    help_text::check(env!("CARGO_BIN_EXE_server"), &[], "camhub-server", &[]);
+}

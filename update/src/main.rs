@@ -25,10 +25,14 @@ use crate::sums::{Listed, listed_sum};
 /// <install>.old; work files (.camhub-update-*) sit beside the binary and a
 /// run first removes or finishes what an interrupted one left there.
 ///
-/// Exit codes: 0 installed (or already current, or rolled back), 1 refused
-/// because a hash did not match, 2 unusable input or error.
+/// Exit codes: 0 installed (or already current, or rolled back); 1 refused
+/// because a check failed (a hash did not match, or the manifest or
+/// SHA256SUMS does not vouch for the binary: no hash for it, two different
+/// ones, or the binary missing from the folder); 2 unusable input or error
+/// (no SHA256SUMS or manifest.json, a hostile folder, no such binary in the
+/// release, a failed write).
 #[derive(Debug, Parser)]
-#[command(version)]
+#[command(name = "camhub-update", bin_name = "camhub-update", version)]
 struct Cli {
     /// The installed binary to replace, e.g. /usr/local/bin/camhub-raspberry.
     ///
@@ -36,7 +40,8 @@ struct Cli {
     /// (and kept as <that binary>.old); the link itself is left as it is.
     #[arg(long)]
     install: PathBuf,
-    /// The release folder (manifest.json, SHA256SUMS, <triple>/<bin>).
+    /// The release folder (manifest.json, SHA256SUMS, <triple>/<bin>);
+    /// required unless --rollback.
     #[arg(long, required_unless_present = "rollback")]
     release: Option<PathBuf>,
     /// The released binary's name; the file name of --install by default.
@@ -77,12 +82,22 @@ fn refused(why: String) -> anyhow::Error {
 /// The hash SHA256SUMS gives for `bin_path`, read as `sha256sum -c` reads it.
 fn hash_in_sums(release: &Path, bin_path: &str) -> Result<String> {
     let sums_path = release.join("SHA256SUMS");
-    let sums = read_regular(&sums_path, MAX_SUMS_BYTES).map_err(|e| {
-        refused(format!(
-            "{}: {e}; a release must ship SHA256SUMS (repro sums)",
-            shown(&sums_path)
-        ))
-    })?;
+    // Without a readable SHA256SUMS nothing was checked, so nothing was
+    // refused: the folder is not a complete release (exit 2).
+    let sums = match read_regular(&sums_path, MAX_SUMS_BYTES) {
+        Ok(sums) => sums,
+        Err(HashError::Missing) => bail!(
+            "{}: SHA256SUMS is missing; a release folder holds it next to manifest.json. \
+             Download it with the release (for a folder you built yourself, `repro sums {}` prints it), then run again",
+            shown(&sums_path),
+            shown(release)
+        ),
+        Err(e) => bail!(
+            "{}: {e}; a release folder holds SHA256SUMS, a regular file of at most {} KiB, next to manifest.json",
+            shown(&sums_path),
+            MAX_SUMS_BYTES >> 10
+        ),
+    };
     match listed_sum(&sums, bin_path) {
         Listed::Hash(hash) => Ok(hash),
         Listed::Absent => Err(refused(format!(

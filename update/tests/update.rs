@@ -147,9 +147,30 @@ fn a_release_without_sha256sums_or_with_a_hostile_manifest_is_refused() {
     let d = dir.path();
     release(&d.join("rel"), b"v2", None, None);
     fs::remove_file(d.join("rel/SHA256SUMS")).unwrap();
+    fs::create_dir(d.join("bin")).unwrap();
+    fs::write(d.join("bin/camhub-reset"), b"v1").unwrap();
+    let (out, now) = installed(d);
+    // Nothing was checked, so nothing "did not match": the folder is
+    // incomplete, which is unusable input.
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        "camhub-update: rel/SHA256SUMS: SHA256SUMS is missing; a release folder holds it next to manifest.json. \
+         Download it with the release (for a folder you built yourself, `repro sums rel` prints it), then run again\n"
+    );
+    assert_eq!(now, b"v1");
+    assert!(!d.join("bin/camhub-reset.old").exists());
+    // A SHA256SUMS that is not a file is unusable too, and says what it must be.
+    fs::create_dir(d.join("rel/SHA256SUMS")).unwrap();
     let (out, _) = installed(d);
-    assert_eq!(out.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&out.stderr).contains("a release must ship SHA256SUMS"));
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("rel/SHA256SUMS: ")
+            && stderr.contains("a regular file of at most 1024 KiB"),
+        "{stderr}"
+    );
+    fs::remove_dir(d.join("rel/SHA256SUMS")).unwrap();
 
     let manifest = fs::read_to_string(d.join("rel/manifest.json")).unwrap();
     fs::write(
@@ -625,4 +646,26 @@ fn kills_at_points_spread_over_a_run_leave_a_working_binary_and_a_rollback_targe
             ["camhub-reset", "camhub-reset.old"]
         );
     }
+
+#[path = "../../tests/help_text.rs"]
+mod help_text;
+
+#[test]
+fn every_argument_is_described_under_the_program_name() {
+    let help = help_text::check(
+        env!("CARGO_BIN_EXE_update"),
+        &[],
+        "camhub-update",
+        &["--install <INSTALL>"],
+    );
+    assert!(help.contains("required unless --rollback"), "{help}");
+    let long = Command::new(env!("CARGO_BIN_EXE_update"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let long = String::from_utf8(long.stdout).unwrap();
+    assert!(
+        long.contains("2 unusable input or error (no SHA256SUMS"),
+        "{long}"
+    );
 }
