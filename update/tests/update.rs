@@ -646,6 +646,7 @@ fn kills_at_points_spread_over_a_run_leave_a_working_binary_and_a_rollback_targe
             ["camhub-reset", "camhub-reset.old"]
         );
     }
+}
 
 #[path = "../../tests/help_text.rs"]
 mod help_text;
