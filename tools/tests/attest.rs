@@ -637,32 +637,6 @@ fn attestations_that_all_fail_to_count_say_why() {
     );
 }
 
-#[test]
-fn every_word_verify_prints_is_explained_in_the_readme() {
-    let readme =
-        fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("../README.md")).unwrap();
-    let words = [
-        AttestationStatus::Counted,
-        AttestationStatus::Duplicate,
-        AttestationStatus::OtherRelease,
-        AttestationStatus::Untrusted,
-        AttestationStatus::BadSignature,
-        AttestationStatus::UnsupportedKeyType,
-        AttestationStatus::Malformed,
-    ]
-    .map(AttestationStatus::word)
-    .into_iter()
-    .chain([
-        "AGREED", "TOO FEW", "DISPUTED", "DISAGREE", "WARNING", "PASSED", "FAILED",
-    ]);
-    for word in words {
-        assert!(
-            readme.contains(&format!("`{word}:`")),
-            "README does not explain `{word}:`"
-        );
-    }
-}
-
 /// `repro attest` for the release with `key`.
 fn attest_with_key(w: &World, key: &Path) -> Run {
     run(repro()
