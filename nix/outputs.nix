@@ -46,7 +46,19 @@ let
   buildToolchainOf = pkgs: toolchainOf pkgs.buildPackages;
   craneFor = pkgs: (crane.mkLib pkgs).overrideToolchain toolchainOf;
 
-  src = (craneFor (pkgsFor { localSystem = "x86_64-linux"; crossSystem = null; })).cleanCargoSource root;
+  # crane's cleanCargoSource, plus the JSON Schemas of the tools' --json
+  # output, which their tests validate real output against.
+  src =
+    let
+      craneLib = craneFor (pkgsFor { localSystem = "x86_64-linux"; crossSystem = null; });
+    in
+    nixpkgs.lib.cleanSourceWith {
+      src = root;
+      name = "source";
+      filter =
+        path: type:
+        craneLib.filterCargoSources path type || nixpkgs.lib.hasSuffix ".schema.json" (baseNameOf path);
+    };
   commonArgs = pkgs: triple: {
     inherit src version;
     strictDeps = true;

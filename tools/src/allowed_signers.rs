@@ -155,12 +155,32 @@ fn match_pattern_list(text: &str, list: &str) -> bool {
 pub fn parse(text: &str, file: &str) -> Result<(Vec<AllowedSigner>, Vec<String>)> {
     let mut signers = Vec::new();
     let mut warnings = Vec::new();
+    let entries = text
+        .split('\n')
+        .map(|l| l.trim_start_matches(is_space))
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .count();
     for (number, line) in text.split('\n').enumerate() {
         let line = line.trim_start_matches(is_space);
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
         let at = format!("{}:{}", escape_untrusted(file), number + 1);
+        // A `.pub` file (`ssh-ed25519 AAAA… comment`) passed as is: its first
+        // word would be read as the principal and the base64 as options.
+        if PublicKey::from_openssh(line.trim_end()).is_ok() {
+            let fix = format!(
+                "allowed_signers has one `<principal> <key>` line per trusted rebuilder; write it with: echo \"<principal> $(cat {})\" >> allowed_signers (the principal is the name verify reports, e.g. alice@example.org)",
+                escape_untrusted(file)
+            );
+            if entries == 1 {
+                bail!(
+                    "{}: that file is a public key, not an allowed_signers file: {fix}",
+                    escape_untrusted(file)
+                );
+            }
+            bail!("{at}: this line is a bare public key, with no principal: {fix}");
+        }
         let (principals, rest) = first_word(line)
             .with_context(|| format!("{at}: the principals' quote is not closed"))?;
         if rest.is_empty() {

@@ -1,9 +1,10 @@
 //! Signed rebuild attestations. `repro attest` writes an in-toto Statement v1
 //! for a build folder (every artifact's name and SHA-256, the manifest's build
-//! fields, toolchain digest and build modes) and an SSH signature of it
-//! (SSHSIG, ed25519, namespace [`NAMESPACE`]), checkable with plain
-//! `ssh-keygen -Y verify`. `repro verify` passes a release only when at least
-//! N distinct trusted signers attest exactly its hashes.
+//! fields, toolchain digest and build modes), an SSH signature of it (SSHSIG,
+//! ed25519, namespace [`NAMESPACE`]) checkable with plain `ssh-keygen -Y
+//! verify`, and the same statement in a DSSE envelope (see [`crate::dsse`])
+//! for in-toto's tools. `repro verify` passes a release only when at least N
+//! distinct trusted signers attest exactly its hashes, in either form.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -15,6 +16,7 @@ use ssh_key::{HashAlg, LineEnding, PrivateKey, SshSig};
 
 use crate::allowed_signers::{self, AllowedSigner};
 use crate::compare::BuildFolder;
+use crate::dsse::{self, ENVELOPE_SUFFIX};
 use crate::hashing::{self, HashError};
 use crate::manifest::BuildInfo;
 use crate::style::escape_untrusted;
@@ -25,9 +27,14 @@ pub const STATEMENT_TYPE: &str = "https://in-toto.io/Statement/v1";
 pub const PREDICATE_TYPE: &str = "urn:camhub:repro:rebuild:v1";
 pub const STATEMENT_SUFFIX: &str = ".intoto.json";
 pub const SIGNATURE_SUFFIX: &str = ".intoto.json.sig";
-/// Bounds on what is read: a statement for 100,000 artifacts is ~60 MiB,
-/// an SSH signature a few KiB, a private key a few KiB.
+/// Bumped when a field of [`VerifyReport`] changes meaning or goes away;
+/// tools/schemas/verify.schema.json describes this version.
+pub const VERIFY_SCHEMA_VERSION: u32 = 1;
+/// Bounds on what is read: a statement for 100,000 artifacts is ~60 MiB (an
+/// envelope a third more, base64), an SSH signature a few KiB, a private key
+/// a few KiB.
 const STATEMENT_LIMIT: u64 = 256 << 20;
+const ENVELOPE_LIMIT: u64 = 384 << 20;
 const SIGNATURE_LIMIT: u64 = 64 << 10;
 const KEY_LIMIT: u64 = 1 << 20;
 
@@ -125,43 +132,59 @@ pub fn statement(folder: &BuildFolder, builder: &str) -> Result<Statement> {
     })
 }
 
-/// Reads an unencrypted ed25519 OpenSSH private key.
+/// Reads an unencrypted ed25519 OpenSSH private key. Each way of getting it
+/// wrong (no such file, the public half, a key with a passphrase) is named
+/// with its fix.
 pub fn signing_key(path: &Path) -> Result<PrivateKey> {
-    let bytes = hashing::read_regular(path, KEY_LIMIT).map_err(|e| {
-        anyhow::anyhow!(
-            "{}: {e}; pass your OpenSSH private key file",
-            path.display()
-        )
+    let shown = path.display();
+    let bytes = hashing::read_regular(path, KEY_LIMIT).map_err(|e| match e {
+        HashError::Missing => anyhow::anyhow!(
+            "{shown}: no such file; pass your ed25519 OpenSSH private key (ssh-keygen -t ed25519 -N '' -f {shown} creates one)"
+        ),
+        e => anyhow::anyhow!("{shown}: {e}; pass your ed25519 OpenSSH private key file"),
     })?;
-    let key = PrivateKey::from_openssh(&bytes).with_context(|| {
-        format!(
-            "{}: not an OpenSSH private key (create one with ssh-keygen -t ed25519)",
-            path.display()
+    let text = String::from_utf8_lossy(&bytes);
+    if ssh_key::PublicKey::from_openssh(text.trim()).is_ok() {
+        let private = shown.to_string();
+        let private = private
+            .strip_suffix(".pub")
+            .unwrap_or("the file without .pub");
+        bail!(
+            "{shown}: that is a public key; pass the private key ({private}) with --key, and publish this .pub for allowed_signers"
+        );
+    }
+    // Only the top error: ssh-key's sources repeat it.
+    let key = PrivateKey::from_openssh(&bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{shown}: not an OpenSSH private key ({e}); pass the file ssh-keygen -t ed25519 wrote (it starts with -----BEGIN OPENSSH PRIVATE KEY-----)"
         )
     })?;
     if key.is_encrypted() {
         bail!(
-            "{}: the key is protected by a passphrase, which repro cannot ask for; use a key without one for signing attestations (ssh-keygen -t ed25519 -N '')",
-            path.display()
+            "{shown}: the key is protected by a passphrase, which repro cannot ask for; use a key without one for signing attestations (ssh-keygen -t ed25519 -N '')"
         );
     }
     if key.algorithm() != ssh_key::Algorithm::Ed25519 {
         bail!(
-            "{}: attestations are signed with ed25519 keys, this is {}",
-            path.display(),
+            "{shown}: attestations are signed with ed25519 keys, this is {}; create one with ssh-keygen -t ed25519 -N ''",
             key.algorithm()
         );
     }
     Ok(key)
 }
 
-/// Writes `<out>/<name>.intoto.json` and its `.sig`; returns both paths.
-pub fn attest(
-    dir: &Path,
-    key_path: &Path,
-    name: &str,
-    out: &Path,
-) -> Result<(PathBuf, PathBuf, PrivateKey)> {
+/// What `repro attest` wrote.
+pub struct Written {
+    pub statement: PathBuf,
+    pub signature: PathBuf,
+    pub envelope: PathBuf,
+    pub key: PrivateKey,
+    /// The DSSE keyid of the key (see [`crate::dsse`]).
+    pub keyid: String,
+}
+
+/// Writes `<out>/<name>.intoto.json`, its `.sig` and `<out>/<name>.intoto.jsonl`.
+pub fn attest(dir: &Path, key_path: &Path, name: &str, out: &Path) -> Result<Written> {
     if !crate::matrix::is_plain_name(name) || name.chars().any(char::is_control) {
         bail!(
             "--name `{}` must be a plain file name without control characters (it names the attestation files)",
@@ -179,21 +202,37 @@ pub fn attest(
     let pem = signature
         .to_pem(LineEnding::LF)
         .map_err(|e| anyhow::anyhow!("encoding the signature failed: {e}"))?;
+    let keypair = key
+        .key_data()
+        .ed25519()
+        .context("the key is not an ed25519 key")?;
+    let dalek = ed25519_dalek::SigningKey::try_from(keypair)
+        .map_err(|e| anyhow::anyhow!("{}: unusable ed25519 key: {e}", key_path.display()))?;
+    let envelope = dsse::sign(&dalek, &bytes);
     fs::create_dir_all(out).with_context(|| format!("{}: cannot create", out.display()))?;
-    let statement_path = out.join(format!("{name}{STATEMENT_SUFFIX}"));
-    let signature_path = out.join(format!("{name}{SIGNATURE_SUFFIX}"));
-    crate::atomic::write(&statement_path, &bytes, 0o644)?;
-    crate::atomic::write(&signature_path, pem.as_bytes(), 0o644)?;
-    Ok((statement_path, signature_path, key))
+    let written = Written {
+        statement: out.join(format!("{name}{STATEMENT_SUFFIX}")),
+        signature: out.join(format!("{name}{SIGNATURE_SUFFIX}")),
+        envelope: out.join(format!("{name}{ENVELOPE_SUFFIX}")),
+        keyid: dsse::keyid(dalek.verifying_key().as_bytes()),
+        key,
+    };
+    crate::atomic::write(&written.statement, &bytes, 0o644)?;
+    crate::atomic::write(&written.signature, pem.as_bytes(), 0o644)?;
+    crate::atomic::write(&written.envelope, &envelope, 0o644)?;
+    Ok(written)
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// What became of one attestation file. The human output shows each as its
+/// [`AttestationStatus::word`]; README lists them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum AttestationStatus {
     /// Signed by a trusted key, for this release: counted.
     Counted,
-    /// Signed by a trusted key whose principal was already counted; still
-    /// checked for disagreement.
+    /// Signed by a trusted key whose principal was already counted (the
+    /// other form of the same attestation, or a second one); still checked
+    /// for disagreement.
     Duplicate,
     /// Trusted, but about other crate versions or another Cargo.lock.
     OtherRelease,
@@ -207,9 +246,35 @@ pub enum AttestationStatus {
     Malformed,
 }
 
+impl AttestationStatus {
+    /// The word the human output starts the file's line with.
+    pub fn word(self) -> &'static str {
+        match self {
+            AttestationStatus::Counted => "COUNTED",
+            AttestationStatus::Duplicate => "DUPLICATE",
+            AttestationStatus::OtherRelease => "OTHER RELEASE",
+            AttestationStatus::Untrusted => "UNTRUSTED",
+            AttestationStatus::BadSignature => "BAD SIGNATURE",
+            AttestationStatus::UnsupportedKeyType => "UNSUPPORTED KEY",
+            AttestationStatus::Malformed => "MALFORMED",
+        }
+    }
+}
+
+/// The two signed forms of an attestation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AttestationFormat {
+    /// `<name>.intoto.json` with `<name>.intoto.json.sig`.
+    Sshsig,
+    /// `<name>.intoto.jsonl`.
+    Dsse,
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttestationResult {
     pub file: String,
+    pub format: AttestationFormat,
     pub status: AttestationStatus,
     pub principal: Option<String>,
     pub detail: String,
@@ -233,13 +298,20 @@ pub struct ArtifactAgreement {
     pub passed: bool,
 }
 
+/// `repro verify --json`: tools/schemas/verify.schema.json describes it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VerifyReport {
+    /// [`VERIFY_SCHEMA_VERSION`].
+    pub schema_version: u32,
+    pub passed: bool,
+    /// The verdict in words, as the human output's last line says it.
+    pub summary: String,
     pub min: usize,
+    /// The attestations folder as given.
+    pub attestations_dir: String,
     pub warnings: Vec<String>,
     pub attestations: Vec<AttestationResult>,
     pub artifacts: Vec<ArtifactAgreement>,
-    pub passed: bool,
 }
 
 fn fingerprint(key: &ssh_key::public::KeyData) -> String {
@@ -261,14 +333,16 @@ fn supported(algorithm: ssh_key::Algorithm) -> bool {
     )
 }
 
-/// Checks one attestation file; on success, the trusted principal and statement.
-fn check_one(
+type Checked<T> = std::result::Result<T, (AttestationStatus, String)>;
+
+/// Checks an SSHSIG attestation (`.intoto.json` and its `.sig`): the trusted
+/// principal and the signed bytes.
+fn check_sshsig(
     path: &Path,
+    bytes: Vec<u8>,
     signers: &[AllowedSigner],
-) -> std::result::Result<(String, Statement), (AttestationStatus, String)> {
+) -> Checked<(String, Vec<u8>)> {
     use AttestationStatus::*;
-    let bytes = hashing::read_regular(path, STATEMENT_LIMIT)
-        .map_err(|e| (Malformed, format!("cannot read: {e}")))?;
     let sig_path = PathBuf::from(format!("{}.sig", path.display()));
     let pem = hashing::read_regular(&sig_path, SIGNATURE_LIMIT).map_err(|e| match e {
         HashError::Missing => (
@@ -319,7 +393,61 @@ fn check_one(
             "the signature does not verify: the statement or its signature was altered".to_owned(),
         )
     })?;
-    let statement: Statement = serde_json::from_slice(&bytes).map_err(|e| {
+    Ok((signer.principal.clone(), bytes))
+}
+
+/// Checks a DSSE envelope (`.intoto.jsonl`): the trusted principal and the
+/// payload. Only ed25519 keys sign envelopes (`repro attest` makes no other).
+fn check_dsse(bytes: &[u8], signers: &[AllowedSigner]) -> Checked<(String, Vec<u8>)> {
+    use AttestationStatus::*;
+    let envelope = dsse::open(bytes).map_err(|why| (Malformed, why))?;
+    let ed25519 = signers.iter().filter_map(|s| {
+        let key = s.key.key_data().ed25519()?;
+        Some((s, ed25519_dalek::VerifyingKey::try_from(key).ok()?))
+    });
+    let mut named_trusted_key = false;
+    for (signer, key) in ed25519 {
+        if envelope.signed_by(&key) {
+            return Ok((signer.principal.clone(), envelope.payload));
+        }
+        named_trusted_key |= envelope
+            .keyids()
+            .contains(&dsse::keyid(key.as_bytes()).as_str());
+    }
+    if named_trusted_key {
+        return Err((
+            BadSignature,
+            "the envelope's signature does not verify: the payload or its signature was altered"
+                .to_owned(),
+        ));
+    }
+    Err((
+        Untrusted,
+        format!(
+            "no signature by a key in the allowed-signers file (keyid {})",
+            envelope.keyids().join(", ")
+        ),
+    ))
+}
+
+/// Checks one attestation file; on success, the trusted principal and statement.
+fn check_one(
+    path: &Path,
+    format: AttestationFormat,
+    signers: &[AllowedSigner],
+) -> Checked<(String, Statement)> {
+    use AttestationStatus::*;
+    let limit = match format {
+        AttestationFormat::Sshsig => STATEMENT_LIMIT,
+        AttestationFormat::Dsse => ENVELOPE_LIMIT,
+    };
+    let bytes =
+        hashing::read_regular(path, limit).map_err(|e| (Malformed, format!("cannot read: {e}")))?;
+    let (principal, signed) = match format {
+        AttestationFormat::Sshsig => check_sshsig(path, bytes, signers)?,
+        AttestationFormat::Dsse => check_dsse(&bytes, signers)?,
+    };
+    let statement: Statement = serde_json::from_slice(&signed).map_err(|e| {
         (
             Malformed,
             format!("signed, but not a rebuild attestation: {e}"),
@@ -334,7 +462,15 @@ fn check_one(
             ),
         ));
     }
-    Ok((signer.principal.clone(), statement))
+    let mut names = std::collections::BTreeSet::new();
+    if statement
+        .subject
+        .iter()
+        .any(|s| !names.insert(s.name.as_str()))
+    {
+        return Err((Malformed, "signed, but names an artifact twice".to_owned()));
+    }
+    Ok((principal, statement))
 }
 
 /// Verifies a release folder against the attestations in `attestations`.
@@ -351,41 +487,52 @@ pub fn verify(dir: &Path, attestations: &Path, allowed: &Path, min: usize) -> Re
         .iter()
         .map(|(n, h, _)| (n.as_str(), h.as_str()))
         .collect();
-    let mut files: Vec<PathBuf> = fs::read_dir(attestations)
-        .with_context(|| format!("{}: no such attestations folder", attestations.display()))?
+    let mut files: Vec<(PathBuf, AttestationFormat)> = fs::read_dir(attestations)
+        .with_context(|| {
+            format!(
+                "{}: no such attestations folder; pass the folder holding the rebuilders' <name>{STATEMENT_SUFFIX}, .sig and <name>{ENVELOPE_SUFFIX} files",
+                attestations.display()
+            )
+        })?
         .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.to_string_lossy().ends_with(STATEMENT_SUFFIX))
+        .filter_map(|p| {
+            let name = p.to_string_lossy();
+            let format = if name.ends_with(STATEMENT_SUFFIX) {
+                AttestationFormat::Sshsig
+            } else if name.ends_with(ENVELOPE_SUFFIX) {
+                AttestationFormat::Dsse
+            } else {
+                return None;
+            };
+            Some((p, format))
+        })
         .collect();
     files.sort();
 
     let mut results = Vec::new();
-    let mut counted: BTreeMap<String, Statement> = BTreeMap::new();
+    // Principal → (the file it was counted for, its statement).
+    let mut counted: BTreeMap<String, (String, Statement)> = BTreeMap::new();
     // Artifact name → trusted statements of other bytes for this release,
     // from every trusted file: counted, duplicate or not.
     let mut disagreements: BTreeMap<String, Vec<Disagreement>> = BTreeMap::new();
-    for path in files {
+    for (path, format) in files {
         let file = path
             .file_name()
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned();
-        let checked = check_one(&path, &signers).and_then(|(principal, statement)| {
-            let mut names = std::collections::BTreeSet::new();
-            if statement
-                .subject
-                .iter()
-                .any(|s| !names.insert(s.name.as_str()))
-            {
-                return Err((
-                    AttestationStatus::Malformed,
-                    "signed, but names an artifact twice".to_owned(),
-                ));
-            }
-            Ok((principal, statement))
-        });
+        let checked = check_one(&path, format, &signers);
         if let Ok((principal, statement)) = &checked {
             for (name, theirs) in disagreeing(statement, &release, &hashes) {
-                disagreements.entry(name).or_default().push(Disagreement {
+                let known = disagreements.entry(name).or_default();
+                // Both forms of one attestation say it once.
+                if known
+                    .iter()
+                    .any(|d| d.principal == *principal && d.sha256 == theirs)
+                {
+                    continue;
+                }
+                known.push(Disagreement {
                     principal: principal.clone(),
                     sha256: theirs,
                     file: file.clone(),
@@ -427,14 +574,12 @@ pub fn verify(dir: &Path, attestations: &Path, allowed: &Path, min: usize) -> Re
                             short(&ours.crate_lock_sha256)
                         ),
                     )
-                } else if counted.contains_key(&principal) {
-                    (
-                        AttestationStatus::Duplicate,
-                        Some(principal),
-                        "this signer is already counted; counted once".to_owned(),
-                    )
+                } else if let Some((first, _)) = counted.get(&principal) {
+                    let detail =
+                        format!("this signer is already counted (from {first}); counted once");
+                    (AttestationStatus::Duplicate, Some(principal), detail)
                 } else {
-                    counted.insert(principal.clone(), statement);
+                    counted.insert(principal.clone(), (file.clone(), statement));
                     (
                         AttestationStatus::Counted,
                         Some(principal),
@@ -445,6 +590,7 @@ pub fn verify(dir: &Path, attestations: &Path, allowed: &Path, min: usize) -> Re
         };
         results.push(AttestationResult {
             file,
+            format,
             status,
             principal,
             detail,
@@ -461,7 +607,7 @@ pub fn verify(dir: &Path, attestations: &Path, allowed: &Path, min: usize) -> Re
             missing: Vec::new(),
             passed: false,
         };
-        for (principal, statement) in &counted {
+        for (principal, (_, statement)) in &counted {
             match statement
                 .subject
                 .iter()
@@ -480,13 +626,18 @@ pub fn verify(dir: &Path, attestations: &Path, allowed: &Path, min: usize) -> Re
         artifacts.push(agreement);
     }
     let passed = !artifacts.is_empty() && artifacts.iter().all(|a| a.passed);
-    Ok(VerifyReport {
+    let mut report = VerifyReport {
+        schema_version: VERIFY_SCHEMA_VERSION,
+        passed,
+        summary: String::new(),
         min,
+        attestations_dir: attestations.display().to_string(),
         warnings,
         attestations: results,
         artifacts,
-        passed,
-    })
+    };
+    report.summary = summary(&report);
+    Ok(report)
 }
 
 /// The release artifacts a trusted statement attests other bytes for:
@@ -526,79 +677,122 @@ fn short(hash: &str) -> String {
     hash.chars().take(12).collect()
 }
 
-/// The human rendering of a verification.
-pub fn render(
-    report: &VerifyReport,
-    style: &crate::style::Style,
-    out: &mut dyn std::io::Write,
-) -> std::io::Result<()> {
-    let e = escape_untrusted;
-    for w in &report.warnings {
-        writeln!(out, "{} {}", style.info("WARN :"), e(w))?;
-    }
-    for a in &report.attestations {
-        let who = a
-            .principal
-            .as_deref()
-            .map(|p| format!(" ({})", e(p)))
-            .unwrap_or_default();
-        match a.status {
-            AttestationStatus::Counted => writeln!(
-                out,
-                "{} {}{who}: {}",
-                style.ok("TRUST:"),
-                e(&a.file),
-                e(&a.detail)
-            )?,
-            _ => writeln!(
-                out,
-                "{} {}{who}: not counted: {}",
-                style.fail("NOPE :"),
-                e(&a.file),
-                e(&a.detail)
-            )?,
-        }
-    }
-    for a in &report.artifacts {
-        for d in &a.disagreed {
-            writeln!(
-                out,
-                "{} {}: {} attested {} but the file hashes to {}",
-                style.fail("DISAGREE:"),
-                e(&a.name),
-                e(&d.principal),
-                e(&d.sha256),
-                a.sha256
-            )?;
-        }
-        let agreed = if a.agreed.is_empty() {
-            "nobody".to_owned()
-        } else {
-            e(&a.agreed.join(", "))
-        };
-        let missing = if a.missing.is_empty() {
-            String::new()
-        } else {
-            format!("; not attested by {}", e(&a.missing.join(", ")))
-        };
-        let tag = if a.passed {
-            style.ok("OK   :")
-        } else {
-            style.fail("FAIL :")
-        };
-        writeln!(
-            out,
-            "{tag} {} sha={}: agreed by {agreed} ({} of {} needed){missing}",
-            e(&a.name),
-            a.sha256,
-            a.agreed.len(),
-            report.min
-        )?;
-    }
-    writeln!(out)?;
-    if report.passed {
-        writeln!(out, "{}", style.ok("Verification PASSED"))
+/// "1 trusted rebuilder agrees", "2 trusted rebuilders agree".
+fn rebuilders(n: usize, verb: &str) -> String {
+    let (noun, verb) = if n == 1 {
+        ("rebuilder", format!("{verb}s"))
     } else {
-        writeln!(out, "{}", style.fail("Verification FAILED"))
+        ("rebuilders", verb.to_owned())
+    };
+    format!("{n} trusted {noun} {verb}")
+}
+
+/// Up to three names, then how many more.
+fn some_of(names: &[&str]) -> String {
+    let mut shown = names.iter().take(3).copied().collect::<Vec<_>>().join(", ");
+    if names.len() > 3 {
+        shown.push_str(&format!(" and {} more", names.len() - 3));
     }
+    shown
+}
+
+/// The verdict in words: what passed, or the first reason it did not.
+fn summary(report: &VerifyReport) -> String {
+    let min = report.min;
+    let artifacts = &report.artifacts;
+    if report.passed {
+        let least = artifacts.iter().map(|a| a.agreed.len()).min().unwrap_or(0);
+        let all_same = artifacts.iter().all(|a| a.agreed.len() == least);
+        let count = if all_same {
+            rebuilders(least, "agree")
+        } else {
+            format!("at least {}", rebuilders(least, "agree"))
+        };
+        let what = match artifacts.len() {
+            1 => "the release's 1 artifact".to_owned(),
+            n => format!("all {n} artifacts"),
+        };
+        return format!("PASSED: {count} on {what}, {min} needed");
+    }
+    if artifacts.is_empty() {
+        return "FAILED: the release lists no artifacts, so there is nothing to verify".into();
+    }
+    // Disagreement first: it is what verify exists to catch.
+    let mut disagreeing: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    for a in artifacts {
+        for d in &a.disagreed {
+            let names = disagreeing.entry(d.principal.as_str()).or_default();
+            if !names.contains(&a.name.as_str()) {
+                names.push(a.name.as_str());
+            }
+        }
+    }
+    if !disagreeing.is_empty() {
+        let who: Vec<String> = disagreeing
+            .iter()
+            .map(|(principal, names)| format!("{principal}: {} sha256 differs", some_of(names)))
+            .collect();
+        return format!(
+            "FAILED: {} with the release ({})",
+            rebuilders(disagreeing.len(), "disagree"),
+            who.join("; ")
+        );
+    }
+    let dir = &report.attestations_dir;
+    if report.attestations.is_empty() {
+        return format!(
+            "FAILED: no attestations in {dir}; rebuilders publish them with `repro attest` (<name>{STATEMENT_SUFFIX} with its .sig, and <name>{ENVELOPE_SUFFIX}): put those published with the release in {dir}"
+        );
+    }
+    if !report
+        .attestations
+        .iter()
+        .any(|a| a.status == AttestationStatus::Counted)
+    {
+        let mut by_status: BTreeMap<&str, usize> = BTreeMap::new();
+        for a in &report.attestations {
+            *by_status.entry(a.status.word()).or_default() += 1;
+        }
+        let why: Vec<String> = by_status
+            .iter()
+            .map(|(word, n)| format!("{n} {}", word.to_lowercase()))
+            .collect();
+        let files = match report.attestations.len() {
+            1 => "the 1 attestation".to_owned(),
+            n => format!("none of the {n} attestations"),
+        };
+        let verb = if report.attestations.len() == 1 {
+            "does not count"
+        } else {
+            "counts"
+        };
+        return format!(
+            "FAILED: {files} in {dir} {verb} ({}); {min} needed from trusted rebuilders for this release",
+            why.join(", ")
+        );
+    }
+    let short: Vec<&ArtifactAgreement> = artifacts.iter().filter(|a| !a.passed).collect();
+    let least = short.iter().map(|a| a.agreed.len()).min().unwrap_or(0);
+    let which = if short.len() == artifacts.len() && short.iter().all(|a| a.agreed.len() == least) {
+        String::new()
+    } else {
+        let names: Vec<&str> = short
+            .iter()
+            .filter(|a| a.agreed.len() == least)
+            .map(|a| a.name.as_str())
+            .collect();
+        format!(" on {}", some_of(&names))
+    };
+    if least == 0 {
+        let which = if which.is_empty() {
+            " any artifact".to_owned()
+        } else {
+            which
+        };
+        return format!("FAILED: no trusted rebuilder attests{which}, {min} needed");
+    }
+    format!(
+        "FAILED: only {}{which}, {min} needed",
+        rebuilders(least, "agree")
+    )
 }

@@ -8,6 +8,7 @@ pub mod attest;
 pub mod build;
 pub mod cli;
 pub mod compare;
+pub mod dsse;
 pub mod explain;
 pub mod hashing;
 pub mod layout;

@@ -1,116 +1,16 @@
 //! `repro attest` and `repro verify` with real SSH keys made by ssh-keygen,
 //! whose own `-Y verify` must accept our signatures.
 
+mod attest_world;
 mod common;
 
 use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use attest_world::*;
 use common::*;
-use repro::attest::{AttestationStatus, NAMESPACE, VerifyReport};
-
-struct Signer {
-    key: PathBuf,
-    public: String,
-}
-
-fn keygen(dir: &Path, name: &str) -> Signer {
-    let key = dir.join(format!("{name}_ed25519"));
-    let status = Command::new("ssh-keygen")
-        .args(["-q", "-t", "ed25519", "-N", "", "-C", name, "-f"])
-        .arg(&key)
-        .status()
-        .expect("ssh-keygen is installed");
-    assert!(status.success());
-    let public = fs::read_to_string(key.with_extension("pub"))
-        .unwrap_or_else(|_| fs::read_to_string(format!("{}.pub", key.display())).unwrap());
-    Signer {
-        key,
-        public: public
-            .split_whitespace()
-            .take(2)
-            .collect::<Vec<_>>()
-            .join(" "),
-    }
-}
-
-struct World {
-    _guard: tempfile::TempDir,
-    tmp: PathBuf,
-    signers: Vec<(&'static str, Signer)>,
-}
-
-impl World {
-    /// alice, bob and carol are trusted; eve is not.
-    fn new() -> World {
-        let (guard, tmp) = tmp();
-        let signers: Vec<(&'static str, Signer)> = ["alice", "bob", "carol", "eve"]
-            .into_iter()
-            .map(|n| (n, keygen(&tmp, n)))
-            .collect();
-        let allowed: String = signers
-            .iter()
-            .filter(|(n, _)| *n != "eve")
-            .map(|(n, s)| format!("{n}@example.org {}\n", s.public))
-            .collect();
-        fs::write(tmp.join("allowed_signers"), allowed).unwrap();
-        build_folder(&tmp.join("release"), &release());
-        World {
-            _guard: guard,
-            tmp,
-            signers,
-        }
-    }
-
-    fn key(&self, who: &str) -> &Path {
-        &self.signers.iter().find(|(n, _)| *n == who).unwrap().1.key
-    }
-
-    /// `who` rebuilds (a folder with `arts`) and attests it as `name`.
-    fn attest(&self, who: &str, name: &str, arts: &[Art]) -> Run {
-        let folder = self.tmp.join(format!("rebuild-{name}"));
-        build_folder(&folder, arts);
-        run(repro()
-            .arg("attest")
-            .arg(&folder)
-            .arg("--key")
-            .arg(self.key(who))
-            .args(["--name", name, "--out"])
-            .arg(self.tmp.join("atts")))
-    }
-
-    fn verify(&self, min: usize) -> (Run, VerifyReport) {
-        let text = run(&mut self.verify_cmd(min, false));
-        let json = run(&mut self.verify_cmd(min, true));
-        assert_eq!(text.code, json.code);
-        let report: VerifyReport = serde_json::from_str(&json.stdout).unwrap();
-        (text, report)
-    }
-
-    fn verify_cmd(&self, min: usize, json: bool) -> Command {
-        let mut cmd = repro();
-        cmd.arg("verify")
-            .arg(self.tmp.join("release"))
-            .arg("--attestations")
-            .arg(self.tmp.join("atts"))
-            .arg("--allowed-signers")
-            .arg(self.tmp.join("allowed_signers"))
-            .args(["--min", &min.to_string()]);
-        if json {
-            cmd.arg("--json");
-        }
-        cmd
-    }
-}
-
-fn statuses(report: &VerifyReport) -> Vec<(String, AttestationStatus)> {
-    report
-        .attestations
-        .iter()
-        .map(|a| (a.file.clone(), a.status.clone()))
-        .collect()
-}
+use repro::attest::{AttestationFormat, AttestationStatus, NAMESPACE, VerifyReport};
 
 #[test]
 fn ssh_keygen_accepts_our_signatures() {
@@ -167,10 +67,15 @@ fn k_of_n_agreeing_signers_pass() {
     let (r, report) = w.verify(2);
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(r.stdout.contains(&format!(
-        "OK   : {X86}/camhub-server sha={}: agreed by alice@example.org, bob@example.org (2 of 2 needed)\n",
+        "AGREED: {X86}/camhub-server sha256 {}: 2 trusted rebuilders agree (alice@example.org, bob@example.org), 2 needed\n",
         sha256_hex(b"server x86")
     )), "{}", r.stdout);
-    assert!(r.stdout.ends_with("\nVerification PASSED\n"));
+    assert!(
+        r.stdout
+            .ends_with("\nPASSED: 2 trusted rebuilders agree on all 3 artifacts, 2 needed\n"),
+        "{}",
+        r.stdout
+    );
     assert!(report.passed);
     assert!(
         report
@@ -178,11 +83,33 @@ fn k_of_n_agreeing_signers_pass() {
             .iter()
             .all(|a| a.agreed == ["alice@example.org", "bob@example.org"])
     );
+    // More than needed is said as such, not as "(2 of 1 needed)".
+    let (r, report) = w.verify(1);
+    assert_eq!(r.code, 0);
+    assert_eq!(
+        report.summary,
+        "PASSED: 2 trusted rebuilders agree on all 3 artifacts, 1 needed"
+    );
+    assert!(
+        r.stdout
+            .contains("agree (alice@example.org, bob@example.org), 1 needed\n"),
+        "{}",
+        r.stdout
+    );
     // Not enough for three.
     let (r, report) = w.verify(3);
     assert_eq!(r.code, 1);
     assert!(!report.passed);
-    assert!(r.stdout.contains("(2 of 3 needed)"));
+    assert!(
+        r.stdout
+            .ends_with("\n\nFAILED: only 2 trusted rebuilders agree, 3 needed\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .contains(&format!("TOO FEW: {X86}/camhub-server sha256 "))
+    );
 }
 
 #[test]
@@ -219,6 +146,7 @@ fn tampered_untrusted_and_malformed_attestations_never_count() {
     w.attest("alice", "alice", &release());
     w.attest("bob", "bob", &release());
     w.attest("eve", "eve", &release());
+    w.sshsig_only();
     // bob's statement is edited after signing.
     let bob = w.tmp.join("atts/bob.intoto.json");
     let edited = fs::read_to_string(&bob)
@@ -249,14 +177,32 @@ fn tampered_untrusted_and_malformed_attestations_never_count() {
             ("unsigned.intoto.json".into(), AttestationStatus::Malformed),
         ]
     );
-    assert!(r.stdout.contains("NOPE : bob.intoto.json: not counted: the signature does not verify: the statement or its signature was altered\n"), "{}", r.stdout);
+    assert!(r.stdout.contains("BAD SIGNATURE: bob.intoto.json: not counted: the signature does not verify: the statement or its signature was altered\n"), "{}", r.stdout);
     assert!(
         r.stdout
-            .contains("NOPE : eve.intoto.json: not counted: key SHA256:"),
+            .contains("UNTRUSTED: eve.intoto.json: not counted: key SHA256:"),
         "{}",
         r.stdout
     );
-    assert!(r.stdout.contains("(1 of 2 needed)"));
+    assert!(
+        r.stdout
+            .contains("MALFORMED: unsigned.intoto.json: not counted: no signature file "),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.contains(
+            "COUNTED: alice.intoto.json (alice@example.org): trusted signature, this release\n"
+        ),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout
+            .ends_with("\nFAILED: only 1 trusted rebuilder agrees, 2 needed\n"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
@@ -266,7 +212,22 @@ fn the_same_signer_twice_is_counted_once() {
     w.attest("alice", "alice-laptop", &release());
     let (r, report) = w.verify(2);
     assert_eq!(r.code, 1);
-    assert_eq!(report.attestations[1].status, AttestationStatus::Duplicate);
+    assert_eq!(
+        statuses(&report),
+        [
+            (
+                "alice-laptop.intoto.json".into(),
+                AttestationStatus::Counted
+            ),
+            (
+                "alice-laptop.intoto.jsonl".into(),
+                AttestationStatus::Duplicate
+            ),
+            ("alice.intoto.json".into(), AttestationStatus::Duplicate),
+            ("alice.intoto.jsonl".into(), AttestationStatus::Duplicate),
+        ]
+    );
+    assert!(r.stdout.contains("DUPLICATE: alice.intoto.json (alice@example.org): this signer is already counted (from alice-laptop.intoto.json); counted once\n"), "{}", r.stdout);
     assert!(
         report
             .artifacts
@@ -275,7 +236,7 @@ fn the_same_signer_twice_is_counted_once() {
     );
     assert!(
         r.stdout
-            .contains("agreed by alice@example.org (1 of 2 needed)"),
+            .contains("1 trusted rebuilder agrees (alice@example.org), 2 needed"),
         "{}",
         r.stdout
     );
@@ -302,12 +263,16 @@ fn an_attestation_for_another_release_is_reported_and_not_counted() {
         r.stdout
     );
     assert_eq!(
-        report.attestations[1].status,
+        status_of(&report, "bob.intoto.json"),
+        AttestationStatus::OtherRelease
+    );
+    assert_eq!(
+        status_of(&report, "bob.intoto.jsonl"),
         AttestationStatus::OtherRelease
     );
     assert!(
         r.stdout
-            .contains("(bob@example.org): not counted: for a different release: "),
+            .contains("OTHER RELEASE: bob.intoto.json (bob@example.org): not counted: for a different release: "),
         "{}",
         r.stdout
     );
@@ -375,7 +340,11 @@ fn a_non_ascii_lock_hash_is_shown_not_panicked_on() {
     let (r, report) = w.verify(1);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     assert_eq!(
-        report.attestations[1].status,
+        status_of(&report, "bob.intoto.json"),
+        AttestationStatus::OtherRelease
+    );
+    assert_eq!(
+        status_of(&report, "bob.intoto.jsonl"),
         AttestationStatus::OtherRelease
     );
     assert!(
@@ -434,7 +403,13 @@ fn a_trusted_signers_disagreeing_attestation_counts_whatever_its_file_name() {
         sha256_hex(b"server x86, built differently"),
         sha256_hex(b"server x86")
     )), "{}", r.stdout);
-    assert!(r.stdout.ends_with("\nVerification FAILED\n"));
+    assert!(
+        r.stdout.ends_with(&format!(
+            "\nFAILED: 1 trusted rebuilder disagrees with the release (alice@example.org: {X86}/camhub-server sha256 differs)\n"
+        )),
+        "{}",
+        r.stdout
+    );
 
     // The same with the names swapped: the disagreeing one sorts first.
     let w = World::new();
@@ -579,6 +554,7 @@ fn rsa_and_ecdsa_signatures_that_ssh_keygen_makes_are_checked() {
     fs::write(w.tmp.join("allowed_signers"), allowed).unwrap();
     fs::remove_file(w.tmp.join("atts/alice.intoto.json")).unwrap();
     fs::remove_file(w.tmp.join("atts/alice.intoto.json.sig")).unwrap();
+    fs::remove_file(w.tmp.join("atts/alice.intoto.jsonl")).unwrap();
     let (r, report) = w.verify(4);
     assert_eq!(
         statuses(&report)
@@ -591,4 +567,323 @@ fn rsa_and_ecdsa_signatures_that_ssh_keygen_makes_are_checked() {
     );
     assert_eq!(r.code, 0, "{}", r.stdout);
     assert!(!r.stdout.contains("altered"), "{}", r.stdout);
+}
+
+#[test]
+fn verify_says_in_words_who_disagrees_and_how_many_are_needed() {
+    let w = World::new();
+    let mut other = release();
+    other[2].content = Some(b"server x86, built differently".to_vec());
+    assert_eq!(w.attest("alice", "alice", &release()).code, 0);
+    assert_eq!(w.attest("carol", "carol", &other).code, 0);
+    let (r, report) = w.verify(1);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    let summary = format!(
+        "FAILED: 1 trusted rebuilder disagrees with the release (carol@example.org: {X86}/camhub-server sha256 differs)"
+    );
+    assert_eq!(report.summary, summary);
+    assert!(
+        r.stdout.ends_with(&format!("\n\n{summary}\n")),
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains(&format!(
+        "DISPUTED: {X86}/camhub-server sha256 {}: 1 trusted rebuilder agrees (alice@example.org), 1 disagrees (carol@example.org), 1 needed\n",
+        sha256_hex(b"server x86")
+    )), "{}", r.stdout);
+    // The artifacts carol agrees on are agreed by both.
+    assert!(r.stdout.contains(&format!(
+        "AGREED: {X86}/camhub-ip sha256 {}: 2 trusted rebuilders agree (alice@example.org, carol@example.org), 1 needed\n",
+        sha256_hex(b"hub x86")
+    )), "{}", r.stdout);
+    for cryptic in ["of 1 needed", "NOPE", "OK   :", "FAIL :", "Verification "] {
+        assert!(!r.stdout.contains(cryptic), "{cryptic:?} in {}", r.stdout);
+    }
+}
+
+#[test]
+fn an_empty_attestations_folder_says_where_attestations_come_from() {
+    let w = World::new();
+    fs::create_dir(w.tmp.join("atts")).unwrap();
+    let (r, report) = w.verify(2);
+    assert_eq!(r.code, 1);
+    let atts = w.tmp.join("atts");
+    let summary = format!(
+        "FAILED: no attestations in {}; rebuilders publish them with `repro attest` (<name>.intoto.json with its .sig, and <name>.intoto.jsonl): put those published with the release in {}",
+        atts.display(),
+        atts.display()
+    );
+    assert_eq!(report.summary, summary);
+    assert!(r.stdout.ends_with(&format!("{summary}\n")), "{}", r.stdout);
+}
+
+#[test]
+fn attestations_that_all_fail_to_count_say_why() {
+    let w = World::new();
+    assert_eq!(w.attest("eve", "eve", &release()).code, 0);
+    let (r, report) = w.verify(1);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        report.summary,
+        format!(
+            "FAILED: none of the 2 attestations in {} counts (2 untrusted); 1 needed from trusted rebuilders for this release",
+            w.tmp.join("atts").display()
+        )
+    );
+    assert!(
+        r.stdout.contains("UNTRUSTED: eve.intoto.jsonl: not counted: no signature by a key in the allowed-signers file (keyid "),
+        "{}",
+        r.stdout
+    );
+}
+
+/// `repro attest` for the release with `key`.
+fn attest_with_key(w: &World, key: &Path) -> Run {
+    run(repro()
+        .arg("attest")
+        .arg(w.tmp.join("release"))
+        .arg("--key")
+        .arg(key)
+        .args(["--name", "alice", "--out"])
+        .arg(w.tmp.join("atts")))
+}
+
+#[test]
+fn a_missing_key_or_a_public_key_is_named_as_such() {
+    let w = World::new();
+    let missing = w.tmp.join("no_such_key");
+    let r = attest_with_key(&w, &missing);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "repro: {0}: no such file; pass your ed25519 OpenSSH private key (ssh-keygen -t ed25519 -N '' -f {0} creates one)\n",
+            missing.display()
+        )
+    );
+    let public = PathBuf::from(format!("{}.pub", w.key("alice").display()));
+    let r = attest_with_key(&w, &public);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "repro: {}: that is a public key; pass the private key ({}) with --key, and publish this .pub for allowed_signers\n",
+            public.display(),
+            w.key("alice").display()
+        )
+    );
+    // Anything else that is not a key: said once, with what a key looks like.
+    let junk = w.tmp.join("junk_key");
+    fs::write(&junk, "not a key\n").unwrap();
+    let r = attest_with_key(&w, &junk);
+    assert_eq!(r.code, 2);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        r.stderr.starts_with(&format!(
+            "repro: {}: not an OpenSSH private key (",
+            junk.display()
+        )) && r.stderr.ends_with(
+            "); pass the file ssh-keygen -t ed25519 wrote (it starts with -----BEGIN OPENSSH PRIVATE KEY-----)\n"
+        ),
+        "{}",
+        r.stderr
+    );
+    assert!(!w.tmp.join("atts").exists(), "nothing written");
+}
+
+#[test]
+fn a_public_key_passed_as_allowed_signers_is_named_with_the_fix_that_works() {
+    let w = World::new();
+    assert_eq!(w.attest("alice", "alice", &release()).code, 0);
+    let public = PathBuf::from(format!("{}.pub", w.key("alice").display()));
+    let verify = |allowed: &Path| {
+        run(repro()
+            .arg("verify")
+            .arg(w.tmp.join("release"))
+            .arg("--attestations")
+            .arg(w.tmp.join("atts"))
+            .arg("--allowed-signers")
+            .arg(allowed)
+            .args(["--min", "1"]))
+    };
+    let r = verify(&public);
+    assert_eq!(r.code, 2);
+    let prefix = format!(
+        "repro: {}: that file is a public key, not an allowed_signers file: allowed_signers has one `<principal> <key>` line per trusted rebuilder; write it with: ",
+        public.display()
+    );
+    let fix = r
+        .stderr
+        .strip_prefix(&prefix)
+        .and_then(|rest| {
+            rest.strip_suffix(
+                " (the principal is the name verify reports, e.g. alice@example.org)\n",
+            )
+        })
+        .unwrap_or_else(|| panic!("{}", r.stderr));
+    assert_eq!(
+        fix,
+        format!(
+            "echo \"<principal> $(cat {})\" >> allowed_signers",
+            public.display()
+        )
+    );
+    // The fix, run as printed, makes a file verify trusts.
+    let fixed = Command::new("sh")
+        .arg("-c")
+        .arg(fix.replace("<principal>", "alice@example.org"))
+        .current_dir(&w.tmp)
+        .status()
+        .unwrap();
+    assert!(fixed.success());
+    let r = verify(&w.tmp.join("allowed_signers_fixed_by_hand"));
+    assert_eq!(r.code, 2, "no such file yet: {}", r.stdout);
+    fs::rename(
+        w.tmp.join("allowed_signers"),
+        w.tmp.join("allowed_signers_fixed_by_hand"),
+    )
+    .unwrap();
+    let r = verify(&w.tmp.join("allowed_signers_fixed_by_hand"));
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("COUNTED: alice.intoto.json (alice@example.org)")
+    );
+}
+
+/// The envelope `repro attest` wrote for `name`, parsed.
+fn envelope(w: &World, name: &str) -> serde_json::Value {
+    let text = fs::read_to_string(w.tmp.join(format!("atts/{name}.intoto.jsonl"))).unwrap();
+    assert_eq!(text.lines().count(), 1, "one envelope, one line: {text}");
+    assert!(text.ends_with("}\n"));
+    serde_json::from_str(&text).unwrap()
+}
+
+fn write_envelope(w: &World, name: &str, value: &serde_json::Value) {
+    fs::write(
+        w.tmp.join(format!("atts/{name}.intoto.jsonl")),
+        format!("{value}\n"),
+    )
+    .unwrap();
+}
+
+#[test]
+fn the_dsse_envelope_carries_the_signed_statement_and_verify_counts_it_alone() {
+    use base64::Engine;
+    let b64 = base64::engine::general_purpose::STANDARD;
+    let w = World::new();
+    let r = w.attest("alice", "alice", &release());
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stdout.contains(&format!(
+            "wrote {}\n",
+            w.tmp.join("atts/alice.intoto.jsonl").display()
+        )),
+        "{}",
+        r.stdout
+    );
+    let env = envelope(&w, "alice");
+    assert_eq!(env["payloadType"], "application/vnd.in-toto+json");
+    let payload = b64.decode(env["payload"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        payload,
+        fs::read(w.tmp.join("atts/alice.intoto.json")).unwrap(),
+        "the same bytes the SSH signature covers"
+    );
+    let keyid = env["signatures"][0]["keyid"].as_str().unwrap().to_owned();
+    assert!(
+        r.stdout.contains(&format!("(DSSE keyid {keyid})")),
+        "{}",
+        r.stdout
+    );
+    // Without the SSHSIG form, the envelope alone counts.
+    fs::remove_file(w.tmp.join("atts/alice.intoto.json")).unwrap();
+    fs::remove_file(w.tmp.join("atts/alice.intoto.json.sig")).unwrap();
+    let (r, report) = w.verify(1);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert_eq!(report.attestations[0].format, AttestationFormat::Dsse);
+    assert!(
+        r.stdout.contains(
+            "COUNTED: alice.intoto.jsonl (alice@example.org): trusted signature, this release\n"
+        ),
+        "{}",
+        r.stdout
+    );
+
+    // The keyid is only a hint: a wrong one does not stop a good signature.
+    let mut hinted = env.clone();
+    hinted["signatures"][0]["keyid"] = "someone-else".into();
+    write_envelope(&w, "alice", &hinted);
+    assert_eq!(w.verify(1).0.code, 0);
+
+    // An edited payload, re-encoded, does not verify.
+    let edited = String::from_utf8(payload)
+        .unwrap()
+        .replace("\"builder\": \"alice\"", "\"builder\": \"mallory\"");
+    let mut tampered = env.clone();
+    tampered["payload"] = b64.encode(edited).into();
+    write_envelope(&w, "alice", &tampered);
+    let (r, report) = w.verify(1);
+    assert_eq!(r.code, 1);
+    assert_eq!(
+        status_of(&report, "alice.intoto.jsonl"),
+        AttestationStatus::BadSignature
+    );
+    assert!(r.stdout.contains("BAD SIGNATURE: alice.intoto.jsonl: not counted: the envelope's signature does not verify: the payload or its signature was altered\n"), "{}", r.stdout);
+
+    // Nor does a payload type changed after signing (it is signed too).
+    let mut retyped = env.clone();
+    retyped["payloadType"] = "application/json".into();
+    write_envelope(&w, "alice", &retyped);
+    let (_, report) = w.verify(1);
+    assert_eq!(
+        status_of(&report, "alice.intoto.jsonl"),
+        AttestationStatus::Malformed
+    );
+    for junk in [
+        "",
+        "{}",
+        "not json",
+        "{\"payload\":\"!!\",\"payloadType\":\"application/vnd.in-toto+json\",\"signatures\":[{\"sig\":\"AA==\"}]}",
+    ] {
+        fs::write(w.tmp.join("atts/alice.intoto.jsonl"), junk).unwrap();
+        let (r, report) = w.verify(1);
+        assert_eq!(r.code, 1, "{junk:?}");
+        assert_eq!(
+            status_of(&report, "alice.intoto.jsonl"),
+            AttestationStatus::Malformed,
+            "{junk:?}: {}",
+            r.stdout
+        );
+    }
+}
+
+#[test]
+fn a_signer_whose_envelope_disagrees_is_caught_even_if_the_sshsig_form_agrees() {
+    use base64::Engine;
+    let w = World::new();
+    let mut other = release();
+    other[2].content = Some(b"server x86, built differently".to_vec());
+    assert_eq!(w.attest("alice", "alice-other", &other).code, 0);
+    assert_eq!(w.attest("alice", "alice", &release()).code, 0);
+    assert_eq!(w.attest("bob", "bob", &release()).code, 0);
+    // Only the envelope of the disagreeing rebuild is kept.
+    fs::remove_file(w.tmp.join("atts/alice-other.intoto.json")).unwrap();
+    fs::remove_file(w.tmp.join("atts/alice-other.intoto.json.sig")).unwrap();
+    let env = envelope(&w, "alice-other");
+    let payload = base64::engine::general_purpose::STANDARD
+        .decode(env["payload"].as_str().unwrap())
+        .unwrap();
+    assert!(
+        String::from_utf8(payload)
+            .unwrap()
+            .contains(&sha256_hex(b"server x86, built differently"))
+    );
+    let (r, report) = w.verify(2);
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(!report.passed);
+    assert_eq!(
+        report.artifacts[2].disagreed[0].file,
+        "alice-other.intoto.jsonl"
+    );
 }

@@ -133,7 +133,7 @@ fn verify_escapes_attestation_file_names_and_their_contents() {
     .unwrap();
     let atts = tmp.join("atts");
     fs::create_dir(&atts).unwrap();
-    let forged = "x\n\nVerification \x1b[32mPASSED\x1b[8m.intoto.json";
+    let forged = "x\n\nPASSED: 3 trusted rebuilders agree \x1b[32m\x1b[8m.intoto.json";
     fs::write(atts.join(forged), b"{}").unwrap();
     let r = run(repro()
         .arg("verify")
@@ -144,10 +144,22 @@ fn verify_escapes_attestation_file_names_and_their_contents() {
         .arg(tmp.join("allowed_signers"))
         .args(["--min", "1"]));
     assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
-    assert_clean(&r.stdout, "Verification", "Verification FAILED");
+    assert_clean(
+        &r.stdout,
+        "FAILED:",
+        &format!(
+            "FAILED: the 1 attestation in {} does not count (1 malformed); 1 needed from trusted rebuilders for this release",
+            atts.display()
+        ),
+    );
+    assert!(
+        !r.stdout.lines().any(|l| l.starts_with("PASSED")),
+        "{}",
+        r.stdout
+    );
     assert!(
         r.stdout.contains(
-            "NOPE : x\\n\\nVerification \\u{1b}[32mPASSED\\u{1b}[8m.intoto.json: not counted: no signature file "
+            "MALFORMED: x\\n\\nPASSED: 3 trusted rebuilders agree \\u{1b}[32m\\u{1b}[8m.intoto.json: not counted: no signature file "
         ),
         "{}",
         r.stdout
