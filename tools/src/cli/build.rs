@@ -154,8 +154,8 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
         partial.0 = None;
         writeln!(
             out,
-            "built {} artifacts in {:.1} s: {}",
-            plan.artifacts.len(),
+            "built {} in {:.1} s: {}",
+            crate::style::counted(plan.artifacts.len(), "artifact"),
             took.total.as_secs_f64(),
             finished.display()
         )?;
@@ -202,16 +202,16 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
 
     writeln!(
         out,
-        "run1: {} artifacts in {:.1} s ({})",
-        plan.artifacts.len(),
+        "run1: {} in {:.1} s ({})",
+        crate::style::counted(plan.artifacts.len(), "artifact"),
         took1.total.as_secs_f64(),
         run1.describe()
     )?;
     writeln!(out, "  per triple: {}", took1.per_triple_line(&plan))?;
     writeln!(
         out,
-        "run2: {} artifacts in {:.1} s ({})",
-        plan.artifacts.len(),
+        "run2: {} in {:.1} s ({})",
+        crate::style::counted(plan.artifacts.len(), "artifact"),
         took2.total.as_secs_f64(),
         run2.describe()
     )?;

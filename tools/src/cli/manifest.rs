@@ -119,9 +119,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let path = manifest.write_atomically(&args.dir)?;
     super::tolerate_broken_pipe(writeln!(
         out,
-        "wrote {} ({} artifacts)",
+        "wrote {} ({})",
         path.display(),
-        manifest.artifacts.len()
+        crate::style::counted(manifest.artifacts.len(), "artifact")
     ))?;
     Ok(Verdict::Passed)
 }
