@@ -15,6 +15,7 @@ use anyhow::{Context, Result, bail};
 use crate::matrix::{BuildPaths, Plan, Reproducible, Workspace};
 use crate::write_manifest::{self, BuildDescription};
 
+pub mod interrupt;
 pub mod toolchain;
 
 use toolchain::TripleToolchain;
@@ -175,8 +176,9 @@ pub fn build_once(
         if !artifact.features.is_empty() {
             cargo.args(["--features", &artifact.features.join(",")]);
         }
+        interrupt::check()?;
         let cargo_started = Instant::now();
-        let status = with_umask(conditions.umask, || cargo.status()).context("cannot run cargo")?;
+        let status = run_stoppable(&mut cargo, conditions.umask)?;
         *per_triple
             .entry(artifact.triple.clone())
             .or_insert(Duration::ZERO) += cargo_started.elapsed();
@@ -216,6 +218,8 @@ pub fn build_once(
             .filter(planned)
             .map(|t| (t.triple.clone(), build_mode(t)))
             .collect(),
+        // The date the build's inputs have, never when it ran.
+        source_date_epoch: Some(job.epoch),
     };
     let manifest = write_manifest::describe(job.workspace, out, &description)?;
     manifest.write_atomically(out)?;
@@ -223,6 +227,29 @@ pub fn build_once(
         total: started.elapsed(),
         per_triple,
     })
+}
+
+/// Runs cargo in a process group of its own and waits for it; on a signal
+/// (see [`interrupt`]) stops the whole group as a terminal's Ctrl-C would
+/// (SIGINT: cargo, rustc, build scripts), waits, and returns Interrupted.
+fn run_stoppable(cargo: &mut Command, umask: u32) -> Result<std::process::ExitStatus> {
+    use std::os::unix::process::CommandExt;
+    cargo.process_group(0);
+    let mut child = with_umask(umask, || cargo.spawn()).context("cannot run cargo")?;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(status);
+        }
+        if let Err(stop) = interrupt::check() {
+            // The group's id is cargo's pid, which stays ours until it is
+            // reaped below, so the signal cannot reach anyone else.
+            // SAFETY: killpg only sends a signal.
+            unsafe { libc::killpg(child.id() as libc::pid_t, libc::SIGINT) };
+            child.wait()?;
+            return Err(stop.into());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
 }
 
 /// Runs `f` with the process umask set to `mask`, so children inherit it.

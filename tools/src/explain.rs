@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::compare::{BuildFolder, Report, Status};
 use crate::hashing::{self, sha256_bytes};
-use crate::style::{Style, escape_untrusted};
+use crate::style::{Style, counted, escape_untrusted};
 
 /// Files larger than this get only the byte-level summary, read in streams.
 const MAX_PARSE_BYTES: u64 = 512 << 20;
@@ -298,8 +298,8 @@ fn places(a: &[u8], b: &[u8]) -> Vec<Place> {
             offset: common as u64,
             a_hex: hex(&a[common..(common + 16).min(a.len())]),
             b_hex: hex(&b[common..(common + 16).min(b.len())]),
-            a_text: format!("(A is {} bytes)", a.len()),
-            b_text: format!("(B is {} bytes)", b.len()),
+            a_text: format!("(A is {})", counted(a.len(), "byte")),
+            b_text: format!("(B is {})", counted(b.len(), "byte")),
         });
     }
     out
@@ -589,8 +589,16 @@ pub fn render(explanations: &[Explanation], style: &Style, out: &mut dyn Write) 
             .map_or("none".into(), |o| format!("{o:#x}"));
         writeln!(
             out,
-            "  {}: A {} bytes, B {} bytes; first difference at offset {first}; {} bytes differ",
-            e.format, e.a_size, e.b_size, e.differing_bytes
+            "  {}: A {}, B {}; first difference at offset {first}; {} {}",
+            e.format,
+            counted(e.a_size as usize, "byte"),
+            counted(e.b_size as usize, "byte"),
+            counted(e.differing_bytes as usize, "byte"),
+            if e.differing_bytes == 1 {
+                "differs"
+            } else {
+                "differ"
+            }
         )?;
         let parts =
             |out: &mut dyn Write, what: &str, identical: usize, parts: &[Part]| -> io::Result<()> {

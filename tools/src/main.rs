@@ -11,7 +11,7 @@ use repro::style::{ColorChoice, Style};
 #[command(
     name = "repro",
     version,
-    after_help = "Exit codes: 0 passed, 1 a check failed (not reproducible or not portable: a DIFF or FAIL), 2 unusable input or error."
+    after_help = "Exit codes: 0 passed, 1 a check failed (not reproducible or not portable: a DIFF or FAIL), 2 unusable input or error, 128+N `repro build` stopped by signal N (130 Ctrl-C)."
 )]
 pub struct Cli {
     /// When to colour the output; NO_COLOR in the environment always turns it off.
@@ -56,12 +56,16 @@ fn main() {
         Ok(verdict) => verdict.exit_code(),
         Err(e) => {
             let _ = out.flush();
+            let code = match e.downcast_ref::<repro::build::interrupt::Interrupted>() {
+                Some(stop) => stop.exit_code(),
+                None => exit::UNUSABLE_INPUT,
+            };
             // Errors quote manifests, file names and attestations: untrusted text.
             eprintln!(
                 "repro: {}",
                 repro::style::escape_untrusted(&format!("{e:#}"))
             );
-            exit::UNUSABLE_INPUT
+            code
         }
     };
     let _ = out.flush();

@@ -89,6 +89,13 @@ impl Artifact {
     pub fn display_key(&self) -> String {
         format!("{} | {} | {}", self.package, self.target, self.bin)
     }
+
+    /// The key as Secluso's compare lists missing and extra artifacts
+    /// (`package|target|bin`, jq's `key`), so one grep finds it in both
+    /// tools' output; for display only.
+    pub fn listed_key(&self) -> String {
+        format!("{}|{}|{}", self.package, self.target, self.bin)
+    }
 }
 
 impl Manifest {

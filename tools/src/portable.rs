@@ -403,8 +403,9 @@ pub fn render(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result
     if report.portable {
         writeln!(
             out,
-            "{}: {total} of {total} artifacts portable",
-            style.ok("Portability check PASSED")
+            "{}: {total} of {} portable",
+            style.ok("Portability check PASSED"),
+            crate::style::counted(total, "artifact")
         )
     } else if total == 0 {
         writeln!(
@@ -415,8 +416,9 @@ pub fn render(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result
     } else {
         writeln!(
             out,
-            "{}: {bad} of {total} artifacts not portable",
-            style.fail("Portability check FAILED")
+            "{}: {bad} of {} not portable",
+            style.fail("Portability check FAILED"),
+            crate::style::counted(total, "artifact")
         )
     }
 }

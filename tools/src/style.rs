@@ -70,6 +70,15 @@ pub fn escape_untrusted(text: &str) -> String {
         .collect()
 }
 
+/// `n` and the noun, singular for one: "1 artifact", "3 artifacts".
+pub fn counted(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("{n} {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -29,7 +29,7 @@ pub fn sums(dir: &Path, threads: usize) -> Result<Result<Vec<String>, Vec<String
 /// is escaped and the line marked with a leading backslash, so that
 /// `sha256sum -c` reads the name back exactly. (Manifests cannot name files
 /// with other control characters.)
-fn sums_line(hash: &str, name: &str) -> String {
+pub fn sums_line(hash: &str, name: &str) -> String {
     if name.contains(['\\', '\n', '\r']) {
         let escaped = name
             .replace('\\', "\\\\")

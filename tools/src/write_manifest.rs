@@ -22,6 +22,9 @@ pub struct BuildDescription<'a> {
     pub run_id: &'a str,
     /// Triple → how it was built; every key must be one of the plan's triples.
     pub build_modes: BTreeMap<String, String>,
+    /// The build's time in seconds since 1970 (`repro build`: the last
+    /// commit's); None takes SOURCE_DATE_EPOCH from the environment, or now.
+    pub source_date_epoch: Option<&'a str>,
 }
 
 /// Builds the manifest for `dir`, hashing each planned file. Every planned
@@ -52,8 +55,17 @@ pub fn describe(workspace: &Workspace, dir: &Path, build: &BuildDescription) -> 
         let version = workspace.crate_version(&planned.crate_name, &planned.package)?;
         let path = dir.join(planned.bin_path());
         let meta = std::fs::symlink_metadata(&path).with_context(|| {
+            // A triple missing altogether is what `repro build --skip-missing-targets` leaves.
+            let only_some = if dir.join(&planned.triple).exists() {
+                String::new()
+            } else {
+                format!(
+                    "; the folder has no {}/ at all: to describe only the triples it holds, pass --triple for each",
+                    planned.triple
+                )
+            };
             format!(
-                "{}: the binary of `{}` for {} is not there; build it first, or choose a target and profile that do not ship it",
+                "{}: the binary of `{}` for {} is not there; build it first, or choose a target and profile that do not ship it{only_some}",
                 path.display(),
                 planned.package,
                 planned.triple
@@ -91,7 +103,10 @@ pub fn describe(workspace: &Workspace, dir: &Path, build: &BuildDescription) -> 
             target: build.plan.target.clone(),
             profile: build.plan.profile.clone(),
             run_id: build.run_id.to_owned(),
-            timestamp: build_timestamp()?,
+            timestamp: match build.source_date_epoch {
+                Some(epoch) => timestamp_from_epoch(epoch)?,
+                None => build_timestamp()?,
+            },
             build_modes: build.build_modes.clone(),
         },
         artifacts,
@@ -122,24 +137,29 @@ fn only_planned_triples<'a>(
 /// The build's time as `YYYY-MM-DDTHH:MM:SSZ`: SOURCE_DATE_EPOCH when set (so
 /// the manifest itself is reproducible), otherwise now.
 pub fn build_timestamp() -> Result<String> {
-    let time = match std::env::var("SOURCE_DATE_EPOCH") {
-        Ok(value) => {
-            let secs: u64 = value.trim().parse().with_context(|| {
-                format!(
-                    "SOURCE_DATE_EPOCH=`{value}` is not a whole number of seconds since 1970; set it to e.g. the last commit's time (git log -1 --format=%ct)"
-                )
-            })?;
-            // humantime panics on years past 9999 (and the addition on overflow).
-            const LAST_SECOND_OF_9999: u64 = 253_402_300_799;
-            if secs > LAST_SECOND_OF_9999 {
-                bail!(
-                    "SOURCE_DATE_EPOCH=`{value}` is after 9999-12-31T23:59:59Z ({LAST_SECOND_OF_9999}), which a manifest timestamp cannot hold; set it to e.g. the last commit's time (git log -1 --format=%ct)"
-                );
-            }
-            SystemTime::UNIX_EPOCH + Duration::from_secs(secs)
+    match std::env::var("SOURCE_DATE_EPOCH") {
+        Ok(value) => timestamp_from_epoch(&value),
+        Err(std::env::VarError::NotPresent) => {
+            Ok(humantime::format_rfc3339_seconds(SystemTime::now()).to_string())
         }
-        Err(std::env::VarError::NotPresent) => SystemTime::now(),
         Err(std::env::VarError::NotUnicode(_)) => bail!("SOURCE_DATE_EPOCH is not valid text"),
-    };
+    }
+}
+
+/// `YYYY-MM-DDTHH:MM:SSZ` for a SOURCE_DATE_EPOCH value.
+pub fn timestamp_from_epoch(value: &str) -> Result<String> {
+    let secs: u64 = value.trim().parse().with_context(|| {
+        format!(
+            "SOURCE_DATE_EPOCH=`{value}` is not a whole number of seconds since 1970; set it to e.g. the last commit's time (git log -1 --format=%ct)"
+        )
+    })?;
+    // humantime panics on years past 9999 (and the addition on overflow).
+    const LAST_SECOND_OF_9999: u64 = 253_402_300_799;
+    if secs > LAST_SECOND_OF_9999 {
+        bail!(
+            "SOURCE_DATE_EPOCH=`{value}` is after 9999-12-31T23:59:59Z ({LAST_SECOND_OF_9999}), which a manifest timestamp cannot hold; set it to e.g. the last commit's time (git log -1 --format=%ct)"
+        );
+    }
+    let time = SystemTime::UNIX_EPOCH + Duration::from_secs(secs);
     Ok(humantime::format_rfc3339_seconds(time).to_string())
 }

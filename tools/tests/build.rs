@@ -194,7 +194,7 @@ fn generated_code_in_the_target_dir_is_remapped_so_it_still_reproduces() {
     );
     let r = build(&ws, &tmp.join("builds"), &[]);
     assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
-    assert!(r.stdout.contains("run1: 1 artifacts in "), "{}", r.stdout);
+    assert!(r.stdout.contains("run1: 1 artifact in "), "{}", r.stdout);
     assert!(
         r.stdout
             .contains(", TZ=Asia/Kolkata, LC_ALL=fr_FR.UTF-8, umask 077, -j "),
@@ -207,7 +207,7 @@ fn generated_code_in_the_target_dir_is_remapped_so_it_still_reproduces() {
     assert_eq!(r.stdout.matches(&ok_line).count(), 2, "{}", r.stdout);
     assert_eq!(
         r.stdout
-            .matches("Portability check PASSED: 1 of 1 artifacts portable\n")
+            .matches("Portability check PASSED: 1 of 1 artifact portable\n")
             .count(),
         2,
         "{}",
@@ -215,7 +215,8 @@ fn generated_code_in_the_target_dir_is_remapped_so_it_still_reproduces() {
     );
     assert!(
         r.stdout
-            .ends_with("1 OK, 0 DIFF, 0 FAIL, 0 missing, 0 extra\nReproducibility check PASSED\n"),
+            .contains("1 OK, 0 DIFF, 0 FAIL, 0 missing, 0 extra\nReproducibility check PASSED: 1 of 1 artifact of ")
+            && r.stdout.ends_with(" checked, all identical\n"),
         "{}",
         r.stdout
     );
@@ -275,7 +276,8 @@ fn a_binary_that_is_not_portable_fails_the_build_and_is_named() {
     assert_eq!(r.stdout.matches(&fail).count(), 2, "{}", r.stdout);
     // Reproducible all the same, but the last line says the build failed and names the binary.
     assert!(
-        r.stdout.contains("Reproducibility check PASSED\n"),
+        r.stdout
+            .contains("Reproducibility check PASSED: 1 of 1 artifact of "),
         "{}",
         r.stdout
     );
@@ -515,4 +517,138 @@ fn the_callers_compilers_flags_and_cargo_settings_do_not_reach_the_inner_build()
         String::from_utf8(out.stdout).unwrap(),
         "CC=None TARGET_CFLAGS=None CARGO_PKG_DESCRIPTION=Some(\"\") OPT_LEVEL=Some(\"3\")\n"
     );
+}
+
+/// Git, to make the commit whose date a build must carry; the Nix-like
+/// sandbox has none.
+fn git(ws: &Path, args: &[&str]) -> Option<()> {
+    let out = std::process::Command::new("git")
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.org"])
+        .args(args)
+        .current_dir(ws)
+        .env("GIT_COMMITTER_DATE", "@1600000000 +0000")
+        .env("GIT_AUTHOR_DATE", "@1500000000 +0000")
+        .output()
+        .ok()?;
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(())
+}
+
+#[test]
+fn the_manifest_carries_the_commits_date_not_the_time_of_the_build() {
+    let (_guard, tmp) = tmp();
+    let ws = fixture(&tmp, &host(), "fn main() {}\n", None);
+    if git(&ws, &["init", "-q"]).is_none() {
+        println!("SKIPPED: git is not installed");
+        return;
+    }
+    git(&ws, &["add", "-A"]).unwrap();
+    git(&ws, &["commit", "-q", "-m", "fixture"]).unwrap();
+    let builds = tmp.join("builds");
+    let r = run(build_command(&ws, &builds).env_remove("SOURCE_DATE_EPOCH"));
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let manifest = repro::manifest::Manifest::load(&only_folder(&builds))
+        .unwrap()
+        .1;
+    // The committer date (%ct), as git log -1 --format=%ct gives it.
+    assert_eq!(manifest.build.timestamp, "2020-09-13T12:26:40Z");
+}
+
+#[test]
+fn a_signal_mid_build_stops_cargo_and_leaves_no_partial_folder() {
+    use std::os::unix::process::ExitStatusExt;
+    for (signal, code, name) in [
+        (libc::SIGINT, 130, "SIGINT"),
+        (libc::SIGTERM, 143, "SIGTERM"),
+    ] {
+        let (_guard, tmp) = tmp();
+        let pid_file = tmp.join("build-script.pid");
+        // A build script that says it runs, then takes its time.
+        let ws = fixture(
+            &tmp,
+            &host(),
+            "fn main() {}\n",
+            Some(&format!(
+                "fn main() {{\n    std::fs::write({:?}, std::process::id().to_string()).unwrap();\n    std::thread::sleep(std::time::Duration::from_secs(300));\n}}\n",
+                pid_file.display().to_string()
+            )),
+        );
+        let builds = tmp.join("builds");
+        let stderr = fs::File::create(tmp.join("stderr")).unwrap();
+        let mut child = build_command(&ws, &builds)
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(stderr)
+            .spawn()
+            .unwrap();
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+        while !pid_file.exists() || fs::read_to_string(&pid_file).unwrap().is_empty() {
+            assert!(
+                child.try_wait().unwrap().is_none(),
+                "{}",
+                fs::read_to_string(tmp.join("stderr")).unwrap()
+            );
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the build script never ran"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let script: i32 = fs::read_to_string(&pid_file).unwrap().parse().unwrap();
+        let partial: Vec<_> = fs::read_dir(&builds)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(
+            partial.len(),
+            1,
+            "the build is under way in a .partial folder: {partial:?}"
+        );
+
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                break status;
+            }
+            if std::time::Instant::now() > deadline {
+                child.kill().unwrap();
+                panic!("{name}: repro still runs 60 s after the signal");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        };
+        let stderr = fs::read_to_string(tmp.join("stderr")).unwrap();
+        assert_eq!(
+            (status.code(), status.signal()),
+            (Some(code), None),
+            "{name}: exits with 128+signal after cleaning up\n{stderr}"
+        );
+        assert!(
+            stderr.ends_with(&format!("repro: interrupted ({name}): cargo was stopped and the unfinished build folder removed\n")),
+            "{stderr}"
+        );
+        let left: Vec<_> = fs::read_dir(&builds)
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert!(
+            left.is_empty(),
+            "{name}: nothing is left in builds/: {left:?}"
+        );
+        // Cargo's build script was stopped too, not left running.
+        let gone = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        while Path::new(&format!("/proc/{script}")).exists()
+            && !fs::read_to_string(format!("/proc/{script}/stat")).is_ok_and(|s| s.contains(") Z "))
+        {
+            assert!(
+                std::time::Instant::now() < gone,
+                "{name}: the build script {script} still runs"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+    }
 }

@@ -32,7 +32,7 @@ OK   : ip_camera_hub | x86_64-unknown-linux-gnu | camhub-ip (crate=ip_camera_hub
 OK   : server | x86_64-unknown-linux-gnu | camhub-server (crate=server v0.1.0, sha={server})
 
 3 OK, 0 DIFF, 0 FAIL, 0 missing, 0 extra
-Reproducibility check PASSED
+Reproducibility check PASSED: 3 of 3 artifacts of <tmp>/a and 3 of 3 artifacts of <tmp>/b checked, all identical
 "
         )
     );
@@ -78,13 +78,10 @@ fn differing_build_inputs_are_named_and_the_binaries_are_not_compared() {
     build_folder(&tmp.join("b"), &b);
     let r = compare(&tmp, "a", "b");
     let key = "ip_camera_hub | x86_64-unknown-linux-gnu | camhub-ip";
+    // Secluso's one-line form for crate and version.
     let expected = format!(
-        "DIFF: crate mismatch for {key}:
-  A: ip_camera_hub
-  B: camera_hub
-DIFF: version mismatch for {key}:
-  A: 0.1.0
-  B: 0.2.0
+        "DIFF: crate mismatch for {key}: ip_camera_hub vs camera_hub
+DIFF: version mismatch for {key}: 0.1.0 vs 0.2.0
 DIFF: Cargo.lock SHA mismatch for {key}:
   A: {LOCK}
   B: 3333
@@ -120,23 +117,31 @@ fn a_subset_passes_and_the_extras_are_listed_as_info() {
     build_folder(&tmp.join("a"), &release()[..2]);
     build_folder(&tmp.join("b"), &release());
     let r = compare(&tmp, "a", "b");
+    let r = Run {
+        stdout: normalise(&r.stdout, &tmp),
+        ..r
+    };
     assert!(
         r.stdout.contains(
-            "INFO : Extra artifacts present only in B:\n  - server | x86_64-unknown-linux-gnu | camhub-server\n"
+            "INFO : Extra artifacts present only in <tmp>/b:\n  - server|x86_64-unknown-linux-gnu|camhub-server\n"
         ),
         "{}",
         r.stdout
     );
     assert!(
         r.stdout
-            .ends_with("2 OK, 0 DIFF, 0 FAIL, 0 missing, 1 extra\nReproducibility check PASSED\n")
+            .ends_with("2 OK, 0 DIFF, 0 FAIL, 0 missing, 1 extra\nReproducibility check PASSED: 2 of 2 artifacts of <tmp>/a and 2 of 3 artifacts of <tmp>/b checked, all identical; 1 only in <tmp>/b, not checked\n"),
+        "{}",
+        r.stdout
     );
     assert_eq!(r.code, 0);
     // The rule is symmetric: the smaller side may be either argument.
     let r = compare(&tmp, "b", "a");
     assert!(
-        r.stdout
-            .contains("INFO : Extra artifacts present only in A:"),
+        r.stdout.contains(&format!(
+            "INFO : Extra artifacts present only in {}:",
+            tmp.join("b").display()
+        )),
         "{}",
         r.stdout
     );
@@ -153,8 +158,8 @@ fn the_smaller_side_must_be_a_subset() {
     build_folder(&tmp.join("b"), &b);
     let r = compare(&tmp, "a", "b");
     assert!(
-        r.stdout.contains(
-            "FAIL: B does not contain all artifacts of A:\n  - ip_camera_hub | aarch64-unknown-linux-gnu | camhub-ip\n"
+        normalise(&r.stdout, &tmp).contains(
+            "FAIL: <tmp>/b does not contain all artifacts of <tmp>/a:\n  - ip_camera_hub|aarch64-unknown-linux-gnu|camhub-ip\n"
         ),
         "{}",
         r.stdout
@@ -202,13 +207,14 @@ fn missing_and_non_regular_files_fail() {
             .success()
     );
     let r = compare(&tmp, "a", "b");
+    let stdout = normalise(&r.stdout, &tmp);
     for expected in [
-        "FAIL: cannot check ip_camera_hub | x86_64-unknown-linux-gnu | camhub-ip:\n  B x86_64-unknown-linux-gnu/camhub-ip: file is missing\n",
-        "FAIL: cannot check ip_camera_hub | aarch64-unknown-linux-gnu | camhub-ip:\n  B aarch64-unknown-linux-gnu/camhub-ip: not a regular file\n",
-        "FAIL: cannot check server | x86_64-unknown-linux-gnu | camhub-server:\n  B x86_64-unknown-linux-gnu/camhub-server: not a regular file\n",
+        "FAIL: cannot check ip_camera_hub | x86_64-unknown-linux-gnu | camhub-ip:\n  <tmp>/b/x86_64-unknown-linux-gnu/camhub-ip: file is missing\n",
+        "FAIL: cannot check ip_camera_hub | aarch64-unknown-linux-gnu | camhub-ip:\n  <tmp>/b/aarch64-unknown-linux-gnu/camhub-ip: not a regular file\n",
+        "FAIL: cannot check server | x86_64-unknown-linux-gnu | camhub-server:\n  <tmp>/b/x86_64-unknown-linux-gnu/camhub-server: not a regular file\n",
     ] {
         assert!(
-            r.stdout.contains(expected),
+            stdout.contains(expected),
             "missing {expected:?} in\n{}",
             r.stdout
         );
@@ -229,11 +235,15 @@ fn a_manifest_hash_that_does_not_match_its_file_fails_even_when_both_files_agree
     build_folder(&tmp.join("b"), &[art("server", X86, "camhub-server", b"s")]);
     let r = compare(&tmp, "a", "b");
     let expected = format!(
-        "  A x86_64-unknown-linux-gnu/camhub-server: manifest sha256 {} does not match the file, which hashes to {}\n",
+        "  <tmp>/a/x86_64-unknown-linux-gnu/camhub-server: manifest sha256 {} does not match the file, which hashes to {}\n",
         "ab".repeat(32),
         sha256_hex(b"s")
     );
-    assert!(r.stdout.contains(&expected), "{}", r.stdout);
+    assert!(
+        normalise(&r.stdout, &tmp).contains(&expected),
+        "{}",
+        r.stdout
+    );
     assert_eq!(r.code, 1);
 }
 
@@ -254,7 +264,7 @@ fn secluso_newer_layout_with_recorded_hashes_passes() {
     let r = compare(&tmp, "a", "b");
     assert!(
         r.stdout
-            .ends_with("3 OK, 0 DIFF, 0 FAIL, 0 missing, 0 extra\nReproducibility check PASSED\n"),
+            .contains("3 OK, 0 DIFF, 0 FAIL, 0 missing, 0 extra\nReproducibility check PASSED: 3 of 3 artifacts"),
         "{}",
         r.stdout
     );
@@ -286,8 +296,8 @@ fn files_the_manifest_does_not_describe_are_reported() {
     fs::write(tmp.join("b").join(X86).join("camhub-ip.real"), b"other").unwrap();
     let r = compare(&tmp, "a", "b");
     assert!(
-        r.stdout.contains(
-            "INFO : files in B that its manifest does not describe (not checked):\n  - x86_64-unknown-linux-gnu/camhub-ip.real\n"
+        normalise(&r.stdout, &tmp).contains(
+            "INFO : files in <tmp>/b that its manifest does not describe (not checked):\n  - x86_64-unknown-linux-gnu/camhub-ip.real\n"
         ),
         "{}",
         r.stdout
@@ -340,7 +350,7 @@ fn json_output_carries_the_same_facts() {
     assert_eq!(report.smaller, "A");
     assert_eq!(
         report.extras,
-        ["server | x86_64-unknown-linux-gnu | camhub-server"]
+        ["server|x86_64-unknown-linux-gnu|camhub-server"]
     );
     assert!(report.missing.is_empty());
     let statuses: Vec<(&str, Status)> = report
@@ -385,7 +395,7 @@ fn colour_only_when_asked_for_and_never_with_no_color() {
     assert!(
         always
             .stdout
-            .contains("\x1b[32mReproducibility check PASSED\x1b[0m"),
+            .contains("\x1b[32mReproducibility check PASSED: 3 of 3 artifacts of "),
         "{}",
         always.stdout
     );
@@ -439,8 +449,8 @@ fn artifacts_are_matched_by_their_three_fields_not_a_joined_string() {
     let r = compare(&tmp, "a", "b");
     assert_eq!(r.code, 1, "{}", r.stdout);
     assert!(
-        r.stdout.contains(
-            "FAIL: B does not contain all artifacts of A:\n  - server | edge | x86_64-unknown-linux-gnu | camhub-server\n"
+        normalise(&r.stdout, &tmp).contains(
+            "FAIL: <tmp>/b does not contain all artifacts of <tmp>/a:\n  - server | edge|x86_64-unknown-linux-gnu|camhub-server\n"
         ),
         "{}",
         r.stdout
@@ -476,14 +486,14 @@ fn secluso_newer_layout_requires_every_sha256_as_lowercase_hex() {
             "absent",
             &|a| a.sha256 = None,
             format!(
-                "  B {server}: the manifest records no sha256, which Secluso's artifacts/ layout requires\n"
+                "  <tmp>/b/{server}: the manifest records no sha256, which Secluso's artifacts/ layout requires\n"
             ),
         ),
         (
             "uppercase",
             &|a| a.sha256 = a.sha256.as_ref().map(|s| s.to_uppercase()),
             format!(
-                "  B {server}: manifest sha256 {} is not lowercase hex; it must be exactly the file's {}\n",
+                "  <tmp>/b/{server}: manifest sha256 {} is not lowercase hex; it must be exactly the file's {}\n",
                 sha256_hex(b"server x86").to_uppercase(),
                 sha256_hex(b"server x86")
             ),
@@ -492,7 +502,7 @@ fn secluso_newer_layout_requires_every_sha256_as_lowercase_hex() {
             "null",
             &|a| a.sha256 = Some("NULL".into()),
             format!(
-                "  B {server}: the manifest records no sha256, which Secluso's artifacts/ layout requires\n"
+                "  <tmp>/b/{server}: the manifest records no sha256, which Secluso's artifacts/ layout requires\n"
             ),
         ),
     ];
@@ -510,7 +520,7 @@ fn secluso_newer_layout_requires_every_sha256_as_lowercase_hex() {
         let r = compare(&tmp, "a", "b");
         assert_eq!(r.code, 1, "{what}: {}", r.stdout);
         assert!(
-            r.stdout.contains(&says),
+            normalise(&r.stdout, &tmp).contains(&says),
             "{what}: expected {says:?} in\n{}",
             r.stdout
         );
@@ -552,6 +562,196 @@ fn secluso_newer_layout_refuses_any_symlink_in_a_bin_path() {
     assert!(
         r.stderr
             .contains(&format!("passes through the symlink `artifacts/{X86}`")),
+        "{}",
+        r.stderr
+    );
+}
+
+/// `repro compare sub release` run from `dir`, the sides named relatively as a user types them.
+fn compare_in(dir: &std::path::Path, args: &[&str]) -> Run {
+    run(repro().arg("compare").args(args).current_dir(dir))
+}
+
+#[test]
+fn a_pass_says_how_much_of_each_side_was_checked() {
+    let (_guard, tmp) = tmp();
+    build_folder(&tmp.join("sub"), &release()[1..2]);
+    build_folder(&tmp.join("release"), &release());
+    let r = compare_in(&tmp, &["sub", "release"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .starts_with("A: sub (1 artifact)\nB: release (3 artifacts)\n"),
+        "{}",
+        r.stdout
+    );
+    assert!(
+        r.stdout.ends_with(
+            "\n1 OK, 0 DIFF, 0 FAIL, 0 missing, 2 extra
+Reproducibility check PASSED: 1 of 1 artifact of sub and 1 of 3 artifacts of release checked, all identical; 2 only in release, not checked
+"
+        ),
+        "{}",
+        r.stdout
+    );
+    // Either order; the counts follow the sides.
+    let r = compare_in(&tmp, &["release", "sub"]);
+    assert!(
+        r.stdout.ends_with(
+            "Reproducibility check PASSED: 1 of 3 artifacts of release and 1 of 1 artifact of sub checked, all identical; 2 only in release, not checked\n"
+        ),
+        "{}",
+        r.stdout
+    );
+
+    let r = compare_in(&tmp, &["--json", "sub", "release"]);
+    assert_eq!(r.code, 0);
+    let report: Report = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(report.schema_version, 1);
+    assert_eq!(
+        (
+            report.a.dir.as_str(),
+            report.a.artifacts,
+            report.a.compared,
+            report.a.identical,
+            report.a.not_compared
+        ),
+        ("sub", 1, 1, 1, 0)
+    );
+    assert_eq!(
+        (
+            report.b.dir.as_str(),
+            report.b.artifacts,
+            report.b.compared,
+            report.b.identical,
+            report.b.not_compared
+        ),
+        ("release", 3, 1, 1, 2)
+    );
+    assert_eq!(
+        (
+            report.counts.ok,
+            report.counts.diff,
+            report.counts.fail,
+            report.counts.missing,
+            report.counts.extra
+        ),
+        (1, 0, 0, 0, 2)
+    );
+}
+
+#[test]
+fn a_release_folder_laid_out_as_readme_says_draws_no_warning_but_unknown_files_do() {
+    let (_guard, tmp) = tmp();
+    build_folder(&tmp.join("result"), &release());
+    let release_dir = tmp.join("release");
+    build_folder(&release_dir, &release());
+    fs::write(release_dir.join("SHA256SUMS"), "sums\n").unwrap();
+    let attestations = release_dir.join("attestations");
+    fs::create_dir(&attestations).unwrap();
+    for name in [
+        "alice.intoto.json",
+        "alice.intoto.json.sig",
+        "alice.intoto.jsonl",
+    ] {
+        fs::write(attestations.join(name), "x").unwrap();
+    }
+    // Unknown: still reported, including a known name that is not a regular file.
+    fs::write(attestations.join("notes.txt"), "x").unwrap();
+    fs::write(release_dir.join(X86).join("SHA256SUMS"), "x").unwrap();
+    std::os::unix::fs::symlink("alice.intoto.json", attestations.join("bob.intoto.json")).unwrap();
+    let r = compare_in(&tmp, &["result", "release"]);
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&format!(
+            "INFO : files in release that its manifest does not describe (not checked):
+  - attestations/bob.intoto.json
+  - attestations/notes.txt
+  - {X86}/SHA256SUMS
+\n"
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("alice"), "{}", r.stdout);
+    let r = compare_in(&tmp, &["--json", "result", "release"]);
+    let report: Report = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(
+        report.b.companion_files,
+        [
+            "SHA256SUMS",
+            "attestations/alice.intoto.json",
+            "attestations/alice.intoto.json.sig",
+            "attestations/alice.intoto.jsonl"
+        ]
+    );
+    assert_eq!(report.b.undescribed_files.len(), 3);
+    assert!(report.a.companion_files.is_empty());
+}
+
+#[test]
+fn secluso_deploy_layout_nested_below_the_triple_is_compared() {
+    // Secluso's deploy pipeline: artifacts/<triple>/bundle/appimage/<file>.
+    let deploy = |content: &[u8]| {
+        let name = "Secluso_0.1.0_amd64.AppImage";
+        art("deploy_linux", X86, name, content).with(|a| {
+            a.bin_path = format!("artifacts/{X86}/bundle/appimage/{name}");
+            a.sha256 = Some(sha256_hex(content));
+        })
+    };
+    let (_guard, tmp) = tmp();
+    build_folder(&tmp.join("run1"), &[deploy(b"appimage")]);
+    build_folder(&tmp.join("run2"), &[deploy(b"appimage")]);
+    let r = compare_in(&tmp, &["run1", "run2"]);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert!(r.stdout.contains(&format!("OK   : deploy_linux | {X86} | Secluso_0.1.0_amd64.AppImage (crate=deploy_linux v0.1.0, sha={})", sha256_hex(b"appimage"))), "{}", r.stdout);
+
+    build_folder(&tmp.join("run3"), &[deploy(b"other appimage")]);
+    let r = compare_in(&tmp, &["run1", "run3"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("DIFF: binary hash mismatch for deploy_linux"),
+        "{}",
+        r.stdout
+    );
+
+    // The same safety rules: a recorded sha256 is required, and no symlink on the way.
+    build_folder(
+        &tmp.join("run4"),
+        &[deploy(b"appimage").with(|a| a.sha256 = None)],
+    );
+    let r = compare_in(&tmp, &["run1", "run4"]);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stdout
+            .contains("the manifest records no sha256, which Secluso's artifacts/ layout requires"),
+        "{}",
+        r.stdout
+    );
+    build_folder(&tmp.join("run5"), &[deploy(b"appimage")]);
+    let bundle = tmp.join("run5/artifacts").join(X86).join("bundle");
+    fs::rename(&bundle, tmp.join("run5/elsewhere")).unwrap();
+    std::os::unix::fs::symlink("../../elsewhere", &bundle).unwrap();
+    let r = compare_in(&tmp, &["run1", "run5"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains(&format!(
+            "passes through the symlink `artifacts/{X86}/bundle`"
+        )),
+        "{}",
+        r.stderr
+    );
+    // A file named other than its bin, or beneath another triple, is still refused.
+    build_folder(
+        &tmp.join("run6"),
+        &[deploy(b"appimage")
+            .with(|a| a.bin_path = format!("artifacts/{X86}/bundle/appimage/other"))],
+    );
+    let r = compare_in(&tmp, &["run1", "run6"]);
+    assert_eq!(r.code, 2, "{}{}", r.stdout, r.stderr);
+    assert!(
+        r.stderr.contains("does not name the artifact's own file"),
         "{}",
         r.stderr
     );

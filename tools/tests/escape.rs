@@ -73,7 +73,7 @@ fn compare_and_explain_escape_file_names_and_manifest_strings() {
     );
     assert!(
         r.stdout
-            .contains("  A: 1\\u{1b}]0;title\\u{7}\n  B: 2\\u{1b}[8m\n"),
+            .contains(" mismatch for server\\u{1b}[2K | x86_64-unknown-linux-gnu | camhub-server: 1\\u{1b}]0;title\\u{7} vs 2\\u{1b}[8m\n"),
         "{}",
         r.stdout
     );

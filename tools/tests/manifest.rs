@@ -397,7 +397,7 @@ fn a_written_manifest_compares_and_sums_like_any_build() {
     let r = run(repro().arg("compare").arg(&out).arg(&copy));
     assert!(
         r.stdout
-            .ends_with("5 OK, 0 DIFF, 0 FAIL, 0 missing, 0 extra\nReproducibility check PASSED\n"),
+            .contains("5 OK, 0 DIFF, 0 FAIL, 0 missing, 0 extra\nReproducibility check PASSED: 5 of 5 artifacts of "),
         "{}",
         r.stdout
     );
@@ -525,5 +525,74 @@ fn the_real_release_matrix_is_the_one_we_ship() {
         skipped,
         ["update", "reset", "raspberry_camera_hub"]
             .map(|p| format!("SKIP {p} for {X86} (built only for {ARM})"))
+    );
+}
+
+#[test]
+fn a_folder_with_only_some_triples_is_described_with_triple() {
+    // What `repro build --skip-missing-targets` leaves on an x86_64 machine.
+    let (_guard, tmp) = tmp();
+    let ws = workspace(&tmp);
+    let out = tmp.join("out");
+    binaries(&out);
+    fs::remove_dir_all(out.join(ARM)).unwrap();
+
+    let r = run(&mut manifest_cmd(&ws, &out, "all"));
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains(&format!(
+            "the folder has no {ARM}/ at all: to describe only the triples it holds, pass --triple for each"
+        )),
+        "{}",
+        r.stderr
+    );
+    assert!(!out.join("manifest.json").exists());
+
+    let r = run(manifest_cmd(&ws, &out, "all").args(["--triple", X86]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        normalise(&r.stdout, &tmp),
+        "wrote <tmp>/out/manifest.json (2 artifacts)\n"
+    );
+    assert_eq!(
+        r.stderr,
+        format!("SKIP reset for {X86} (built only for {ARM})\n")
+    );
+    let manifest = repro::manifest::Manifest::load(&out).unwrap().1;
+    let described: Vec<(&str, &str)> = manifest
+        .artifacts
+        .iter()
+        .map(|a| (a.target.as_str(), a.bin.as_str()))
+        .collect();
+    assert_eq!(described, [(X86, "camhub-ip"), (X86, "camhub-server")]);
+    assert_eq!(
+        (
+            manifest.build.target.as_str(),
+            manifest.build.profile.as_str()
+        ),
+        ("ipcamera", "all")
+    );
+
+    // It compares against the full build as any subset does.
+    let full = tmp.join("full");
+    binaries(&full);
+    assert_eq!(run(&mut manifest_cmd(&ws, &full, "all")).code, 0);
+    let r = run(repro().arg("compare").arg(&out).arg(&full));
+    assert_eq!(r.code, 0, "{}", r.stdout);
+    assert!(
+        r.stdout
+            .contains("2 OK, 0 DIFF, 0 FAIL, 0 missing, 3 extra\n"),
+        "{}",
+        r.stdout
+    );
+
+    // A triple the target does not build is named, with the ones it does.
+    let r = run(manifest_cmd(&ws, &out, "all").args(["--triple", "riscv64gc-unknown-linux-gnu"]));
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "repro: --triple `riscv64gc-unknown-linux-gnu` is not a triple of ipcamera-all (its triples: {X86}, {ARM})\n"
+        )
     );
 }

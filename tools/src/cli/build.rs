@@ -61,6 +61,7 @@ impl Drop for Partial {
 }
 
 pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
+    build::interrupt::install()?;
     let workspace = Workspace::load(args.workspace.as_deref())?;
     let flags = workspace.matrix.reproducible.clone().with_context(|| {
         format!(
@@ -150,12 +151,13 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
 
     if !args.test_reproduce {
         let took = build::build_once(&job, &run1, "1", &partial_path, &mut log)?;
+        build::interrupt::check()?;
         std::fs::rename(&partial_path, &finished)?;
         partial.0 = None;
         writeln!(
             out,
-            "built {} artifacts in {:.1} s: {}",
-            plan.artifacts.len(),
+            "built {} in {:.1} s: {}",
+            crate::style::counted(plan.artifacts.len(), "artifact"),
             took.total.as_secs_f64(),
             finished.display()
         )?;
@@ -173,11 +175,13 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
         .path()
         .join("a-different-path")
         .join("source-copy");
+    build::interrupt::check()?;
     build::copy_sources(
         &workspace.root,
         &source2,
         &[builds.as_path(), Path::new(&partial_path)],
     )?;
+    build::interrupt::check()?;
     let run2 = Conditions {
         source: source2.clone(),
         target_dir: elsewhere.path().join("fresh-target"),
@@ -197,21 +201,22 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
         &partial_path.join("run2"),
         &mut log,
     )?;
+    build::interrupt::check()?;
     std::fs::rename(&partial_path, &finished)?;
     partial.0 = None;
 
     writeln!(
         out,
-        "run1: {} artifacts in {:.1} s ({})",
-        plan.artifacts.len(),
+        "run1: {} in {:.1} s ({})",
+        crate::style::counted(plan.artifacts.len(), "artifact"),
         took1.total.as_secs_f64(),
         run1.describe()
     )?;
     writeln!(out, "  per triple: {}", took1.per_triple_line(&plan))?;
     writeln!(
         out,
-        "run2: {} artifacts in {:.1} s ({})",
-        plan.artifacts.len(),
+        "run2: {} in {:.1} s ({})",
+        crate::style::counted(plan.artifacts.len(), "artifact"),
         took2.total.as_secs_f64(),
         run2.describe()
     )?;

@@ -42,6 +42,11 @@ pub struct Args {
     /// The workspace's Cargo.toml (or its folder); found from the current folder by default.
     #[arg(long)]
     pub workspace: Option<PathBuf>,
+    /// Describe only this triple of the target (repeatable), for a folder
+    /// that holds some of its triples, as `repro build
+    /// --skip-missing-targets` leaves; every triple by default.
+    #[arg(long = "triple", value_name = "TRIPLE")]
+    pub triples: Vec<String>,
 }
 
 /// `--rust-digest` values as triple → digest: a bare DIGEST names the
@@ -86,6 +91,32 @@ fn digests_by_triple(given: &[String], triples: &[String]) -> Result<BTreeMap<St
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let workspace = Workspace::load(args.workspace.as_deref())?;
     let plan = workspace.matrix.plan(&args.target, &args.profile)?;
+    for triple in &args.triples {
+        if !plan.triples.contains(triple) {
+            bail!(
+                "--triple `{}` is not a triple of {}-{} (its triples: {})",
+                crate::style::escape_untrusted(triple),
+                plan.target,
+                plan.profile,
+                plan.triples.join(", ")
+            );
+        }
+    }
+    let left_out: Vec<String> = plan
+        .triples
+        .iter()
+        .filter(|t| !args.triples.is_empty() && !args.triples.contains(t))
+        .cloned()
+        .collect();
+    let plan = crate::build::without_triples(&plan, &left_out);
+    if !args.triples.is_empty() && plan.artifacts.is_empty() {
+        bail!(
+            "{}-{} ships nothing for {}; name a triple it builds",
+            plan.target,
+            plan.profile,
+            args.triples.join(", ")
+        );
+    }
     let mut build_modes = BTreeMap::new();
     for given in &args.build_modes {
         let Some((triple, mode)) = given
@@ -105,6 +136,7 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         rust_digests,
         run_id: &args.run_id,
         build_modes,
+        source_date_epoch: None,
     };
     let manifest = write_manifest::describe(&workspace, &args.dir, &build)?;
     for file in layout::undescribed_files(
@@ -119,9 +151,9 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     let path = manifest.write_atomically(&args.dir)?;
     super::tolerate_broken_pipe(writeln!(
         out,
-        "wrote {} ({} artifacts)",
+        "wrote {} ({})",
         path.display(),
-        manifest.artifacts.len()
+        crate::style::counted(manifest.artifacts.len(), "artifact")
     ))?;
     Ok(Verdict::Passed)
 }

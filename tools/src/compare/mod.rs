@@ -4,7 +4,6 @@
 
 use std::cmp::Ordering;
 use std::fs::File;
-use std::io::{self, Write};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
@@ -14,7 +13,15 @@ use serde::{Deserialize, Serialize};
 use crate::hashing::{self, HashError};
 use crate::layout;
 use crate::manifest::{Artifact, Manifest};
-use crate::style::{Style, escape_untrusted};
+use crate::style::escape_untrusted;
+
+mod render;
+pub use render::render;
+
+/// The version of the `--json` document's shape
+/// (`tools/schemas/compare.schema.json`): raised when a field is removed or
+/// changes meaning, not when one is added.
+pub const SCHEMA_VERSION: u32 = 1;
 
 /// A build folder: its manifest, checked, and a handle on the folder that
 /// every artifact's file is opened beneath.
@@ -138,7 +145,13 @@ impl BuildFolder {
 
     /// Files in the folder that its manifest does not describe.
     pub fn undescribed_files(&self) -> Vec<String> {
-        layout::undescribed_files(
+        self.other_files().0
+    }
+
+    /// Files its manifest does not describe, then known release companions
+    /// (SHA256SUMS, attestations).
+    pub fn other_files(&self) -> (Vec<String>, Vec<String>) {
+        layout::other_files(
             &self.root,
             self.manifest.artifacts.iter().map(|a| a.bin_path.as_str()),
         )
@@ -192,23 +205,48 @@ pub struct ArtifactResult {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SideSummary {
+    /// The folder as the user named it.
     pub dir: String,
+    /// Artifacts its manifest lists.
     pub artifacts: usize,
+    /// Of those, how many the other side has too, and so were compared.
+    pub compared: usize,
+    /// Of those, how many were identical (status ok).
+    pub identical: usize,
+    /// Artifacts only this side has: not compared.
+    pub not_compared: usize,
     /// Files present in the folder but not described by its manifest.
     pub undescribed_files: Vec<String>,
+    /// Known companions of a release (SHA256SUMS, attestations/): expected,
+    /// not checked by compare.
+    pub companion_files: Vec<String>,
+}
+
+/// The numbers of the summary line.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Counts {
+    pub ok: usize,
+    pub diff: usize,
+    pub fail: usize,
+    pub missing: usize,
+    pub extra: usize,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Report {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
     pub a: SideSummary,
     pub b: SideSummary,
     /// Which side had fewer artifacts, and so must be a subset of the other.
     pub smaller: String,
-    /// Keys of the smaller side that the larger lacks (each a failure).
+    /// Keys (`package|target|bin`, as Secluso lists them) of the smaller
+    /// side that the larger lacks (each a failure).
     pub missing: Vec<String>,
     /// Keys only the larger side has (information, not failure).
     pub extras: Vec<String>,
     pub results: Vec<ArtifactResult>,
+    pub counts: Counts,
     pub passed: bool,
 }
 
@@ -235,10 +273,17 @@ pub fn compare(a_dir: &Path, b_dir: &Path, threads: usize) -> Result<Report> {
     let smaller = if a_count <= b_count { "A" } else { "B" };
     // Before the per-artifact results exist, so the walk's memory and theirs
     // are never needed at once.
-    let summary = |f: &BuildFolder| SideSummary {
-        dir: f.shown.display().to_string(),
-        artifacts: f.manifest.artifacts.len(),
-        undescribed_files: f.undescribed_files(),
+    let summary = |f: &BuildFolder| {
+        let (undescribed_files, companion_files) = f.other_files();
+        SideSummary {
+            dir: f.shown.display().to_string(),
+            artifacts: f.manifest.artifacts.len(),
+            compared: 0,
+            identical: 0,
+            not_compared: 0,
+            undescribed_files,
+            companion_files,
+        }
     };
     let (a_summary, b_summary) = (summary(&a), summary(&b));
 
@@ -256,11 +301,11 @@ pub fn compare(a_dir: &Path, b_dir: &Path, threads: usize) -> Result<Report> {
         };
         match order {
             Ordering::Less => {
-                only_a.push(arts_a[i].display_key());
+                only_a.push(arts_a[i].listed_key());
                 i += 1;
             }
             Ordering::Greater => {
-                only_b.push(arts_b[j].display_key());
+                only_b.push(arts_b[j].listed_key());
                 j += 1;
             }
             Ordering::Equal => {
@@ -304,18 +349,20 @@ pub fn compare(a_dir: &Path, b_dir: &Path, threads: usize) -> Result<Report> {
         let (mut status, mut failures, mut a_sha256, mut b_sha256) =
             (Status::Diff, Vec::new(), None, None);
         if diffs.is_empty() {
+            // Each file named as the user would reach it: their folder, then bin_path.
             for (side, art, hash, into) in [
-                ("A", &art_a, hashes_a.next(), &mut a_sha256),
-                ("B", art_b, hashes_b.next(), &mut b_sha256),
+                (&a_summary.dir, &art_a, hashes_a.next(), &mut a_sha256),
+                (&b_summary.dir, art_b, hashes_b.next(), &mut b_sha256),
             ] {
+                let file = Path::new(side).join(&art.bin_path);
                 match hash.expect("one hash per artifact") {
                     Ok(actual) => {
                         if let Some(why) = art.recorded_mismatch(&actual) {
-                            failures.push(format!("{side} {}: {why}", art.bin_path));
+                            failures.push(format!("{}: {why}", file.display()));
                         }
                         *into = Some(actual);
                     }
-                    Err(e) => failures.push(format!("{side} {}: {e}", art.bin_path)),
+                    Err(e) => failures.push(format!("{}: {e}", file.display())),
                 }
             }
             status = if !failures.is_empty() {
@@ -348,13 +395,29 @@ pub fn compare(a_dir: &Path, b_dir: &Path, threads: usize) -> Result<Report> {
 
     let passed =
         missing.is_empty() && !results.is_empty() && results.iter().all(|r| r.status == Status::Ok);
+    let count = |status| results.iter().filter(|r| r.status == status).count();
+    let counts = Counts {
+        ok: count(Status::Ok),
+        diff: count(Status::Diff),
+        fail: count(Status::Fail),
+        missing: missing.len(),
+        extra: extras.len(),
+    };
+    let (mut a_summary, mut b_summary) = (a_summary, b_summary);
+    for side in [&mut a_summary, &mut b_summary] {
+        side.compared = results.len();
+        side.identical = counts.ok;
+        side.not_compared = side.artifacts - results.len();
+    }
     Ok(Report {
+        schema_version: SCHEMA_VERSION,
         a: a_summary,
         b: b_summary,
         smaller: smaller.into(),
         missing,
         extras,
         results,
+        counts,
         passed,
     })
 }
@@ -397,120 +460,4 @@ fn input_diffs(ma: &Manifest, a: &Artifact, mb: &Manifest, b: &Artifact) -> Vec<
         check("build_mode", x, y, false);
     }
     diffs
-}
-
-/// The human rendering: Secluso's line formats, plus the reasons.
-pub fn render(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result<()> {
-    let e = escape_untrusted;
-    writeln!(
-        out,
-        "A: {} ({} artifacts)",
-        e(&report.a.dir),
-        report.a.artifacts
-    )?;
-    writeln!(
-        out,
-        "B: {} ({} artifacts)",
-        e(&report.b.dir),
-        report.b.artifacts
-    )?;
-    let larger = if report.smaller == "A" { "B" } else { "A" };
-    if !report.missing.is_empty() {
-        writeln!(
-            out,
-            "{} {} does not contain all artifacts of {}:",
-            style.fail("FAIL:"),
-            larger,
-            report.smaller
-        )?;
-        for key in &report.missing {
-            writeln!(out, "  - {}", e(key))?;
-        }
-    }
-    if report.results.is_empty() {
-        writeln!(
-            out,
-            "{} nothing to compare: no artifact is in both manifests",
-            style.fail("FAIL:")
-        )?;
-    }
-    for r in &report.results {
-        match r.status {
-            Status::Ok => writeln!(
-                out,
-                "{} {} (crate={} v{}, sha={})",
-                style.ok("OK   :"),
-                e(&r.key),
-                e(&r.crate_name),
-                e(&r.version),
-                e(r.a_sha256.as_deref().unwrap_or_default())
-            )?,
-            Status::Diff => {
-                for d in &r.diffs {
-                    let what = match d.field.as_str() {
-                        "sha256" => "binary hash",
-                        "crate_lock_sha256" => "Cargo.lock SHA",
-                        "rust_digest" => "toolchain digest",
-                        "build_mode" => "build mode",
-                        other => other,
-                    };
-                    writeln!(
-                        out,
-                        "{} {} mismatch for {}:",
-                        style.diff("DIFF:"),
-                        e(what),
-                        e(&r.key)
-                    )?;
-                    writeln!(out, "  A: {}", e(&d.a))?;
-                    writeln!(out, "  B: {}", e(&d.b))?;
-                }
-                if r.diffs.iter().any(|d| d.field != "sha256") {
-                    writeln!(out, "  (binaries not compared: their build inputs differ)")?;
-                }
-            }
-            Status::Fail => {
-                writeln!(out, "{} cannot check {}:", style.fail("FAIL:"), e(&r.key))?;
-                for f in &r.failures {
-                    writeln!(out, "  {}", e(f))?;
-                }
-            }
-        }
-    }
-    if !report.extras.is_empty() {
-        writeln!(
-            out,
-            "{} Extra artifacts present only in {larger}:",
-            style.info("INFO :")
-        )?;
-        for key in &report.extras {
-            writeln!(out, "  - {}", e(key))?;
-        }
-    }
-    for (side, summary) in [("A", &report.a), ("B", &report.b)] {
-        if !summary.undescribed_files.is_empty() {
-            writeln!(
-                out,
-                "{} files in {side} that its manifest does not describe (not checked):",
-                style.info("INFO :")
-            )?;
-            for file in &summary.undescribed_files {
-                writeln!(out, "  - {}", e(file))?;
-            }
-        }
-    }
-    writeln!(out)?;
-    writeln!(
-        out,
-        "{} OK, {} DIFF, {} FAIL, {} missing, {} extra",
-        report.count(Status::Ok),
-        report.count(Status::Diff),
-        report.count(Status::Fail),
-        report.missing.len(),
-        report.extras.len()
-    )?;
-    if report.passed {
-        writeln!(out, "{}", style.ok("Reproducibility check PASSED"))
-    } else {
-        writeln!(out, "{}", style.fail("Reproducibility check FAILED"))
-    }
 }
