@@ -50,14 +50,13 @@ let
   # output, which their tests validate real output against.
   src =
     let
-      craneLib = craneFor (pkgsFor { localSystem = "x86_64-linux"; crossSystem = null; });
+      pkgs = pkgsFor { localSystem = "x86_64-linux"; crossSystem = null; };
+      craneLib = craneFor pkgs;
     in
-    nixpkgs.lib.cleanSourceWith {
-      src = root;
+    pkgs.lib.cleanSourceWith {
+      src = pkgs.lib.cleanSource root;
       name = "source";
-      filter =
-        path: type:
-        craneLib.filterCargoSources path type || nixpkgs.lib.hasSuffix ".schema.json" (baseNameOf path);
+      filter = path: type: craneLib.filterCargoSources path type || pkgs.lib.hasSuffix ".schema.json" (baseNameOf path);
     };
   commonArgs = pkgs: triple: {
     inherit src version;

@@ -289,6 +289,17 @@ in
     );
   }
   {
+    name = "the source is crane's cleaned Cargo source plus the --json schemas the tests read";
+    expected = [ true true true false false ];
+    actual = map (p: packages.repro.src.filter p "regular") [
+      "/w/tools/src/main.rs"
+      "/w/Cargo.lock"
+      "/w/tools/schemas/compare.schema.json"
+      "/w/README.md"
+      "/w/tools/schemas/notes.json"
+    ];
+  }
+  {
     name = "repro itself is built by crane from the workspace";
     expected = "--locked -p repro";
     actual = packages.repro.cargoExtraArgs;

@@ -14,6 +14,10 @@
         overrideToolchain = f: lib (f pkgs.buildPackages);
         # No copying of the real source into the store during tests.
         cleanCargoSource = path: fake "source" { sourceOf = toString path; };
+        # crane's rule: Rust sources, TOML files, Cargo.lock, .cargo/config, and folders.
+        filterCargoSources =
+          path: type:
+          type == "directory" || builtins.match ".*(\\.rs|\\.toml|/Cargo\\.lock|/\\.cargo/config)" (toString path) != null;
         vendorCargoDeps = args: fake "vendor-cargo-deps-${pkgs.doubleOf.localSystem}" args;
       }
       // builtins.listToAttrs (

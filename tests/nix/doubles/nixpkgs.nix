@@ -40,6 +40,13 @@ let
     cargo-nextest = fake "cargo-nextest" { };
     openssh = fake "openssh" { };
     nixfmt = fake "nixfmt" { };
+    # No copying of the real source into the store during tests: the source
+    # records its filter, which flake-tests.nix applies to sample paths.
+    lib = {
+      cleanSource = path: path;
+      cleanSourceWith = { src, filter, name ? "source" }: fake name { sourceOf = toString src; } // { inherit filter; };
+      hasSuffix = suffix: s: let n = builtins.stringLength s; k = builtins.stringLength suffix; in n >= k && builtins.substring (n - k) k s == suffix;
+    };
   };
   pkgs = builtins.foldl' (acc: overlay: acc // overlay pkgs acc) (base pkgs) overlays;
 in
