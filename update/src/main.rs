@@ -13,8 +13,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use clap::Parser;
 use repro::compare::BuildFolder;
-use repro::hashing::{open_regular, read_regular, sha256_file};
-use repro::layout::Located;
+use repro::hashing::{HashError, read_regular, sha256_file};
 use repro::style::escape_untrusted;
 
 use crate::install::{Target, shown};
@@ -113,16 +112,15 @@ fn update(cli: &Cli, release: &Path, out: &mut dyn Write) -> Result<()> {
             .to_owned(),
     };
     let folder = BuildFolder::open(release)?;
-    let Some((artifact, located)) = folder
-        .artifacts
-        .values()
-        .find(|(a, _)| a.bin == bin && a.target == cli.triple)
+    let artifacts = &folder.manifest.artifacts;
+    let Some(artifact) = artifacts
+        .iter()
+        .find(|a| a.bin == bin && a.target == cli.triple)
     else {
-        let offered: Vec<&str> = folder
-            .artifacts
-            .values()
-            .filter(|(a, _)| a.target == cli.triple)
-            .map(|(a, _)| a.bin.as_str())
+        let offered: Vec<&str> = artifacts
+            .iter()
+            .filter(|a| a.target == cli.triple)
+            .map(|a| a.bin.as_str())
             .collect();
         bail!(
             "{}: the release has no `{bin}` for {}; it offers: {}. Pass --bin to pick one",
@@ -136,11 +134,18 @@ fn update(cli: &Cli, release: &Path, out: &mut dyn Write) -> Result<()> {
         );
     };
     let bin_path = &artifact.bin_path;
-    let Located::Found(file) = located else {
-        return Err(refused(format!(
-            "{}: {bin_path} is missing",
-            shown(release)
-        )));
+    // Opened once, beneath the release folder; what is installed is what
+    // was hashed: the copy beside the binary, hashed while it was written.
+    let (mut source, _) = match folder.open_artifact(artifact) {
+        Ok(opened) => opened,
+        Err(HashError::Missing) => {
+            return Err(refused(format!(
+                "{}: {bin_path} is missing",
+                shown(release)
+            )));
+        }
+        Err(e) if e.is_unsafe_path() => return Err(folder.unsafe_path(artifact, &e)),
+        Err(e) => bail!("{}: {bin_path}: {e}", shown(release)),
     };
     let Some(in_manifest) = artifact.sha256.as_deref().map(str::to_ascii_lowercase) else {
         return Err(refused(format!(
@@ -153,10 +158,6 @@ fn update(cli: &Cli, release: &Path, out: &mut dyn Write) -> Result<()> {
         writeln!(out, "{} is already {bin} {in_sums}", shown(&target.path))?;
         return Ok(());
     }
-    // The file is opened once and what is installed is what was hashed: the
-    // copy beside the binary, hashed while it was written.
-    let (mut source, _) =
-        open_regular(file).map_err(|e| anyhow::anyhow!("{}: {e}", shown(file)))?;
     let staged = target.stage(&mut source)?;
     if staged.hash != in_manifest || staged.hash != in_sums {
         return Err(refused(format!(
