@@ -277,7 +277,19 @@ fn check_one(
         ),
         e => (Malformed, format!("cannot read the signature file: {e}")),
     })?;
-    let sig = SshSig::from_pem(&pem).map_err(|e| {
+    check_attestation(&bytes, &pem, signers)
+}
+
+/// Checks an attestation given as bytes (the statement and its `.sig`):
+/// signature, trust, type, and that no artifact is named twice. On success,
+/// the trusted principal and the statement.
+pub fn check_attestation(
+    bytes: &[u8],
+    pem: &[u8],
+    signers: &[AllowedSigner],
+) -> std::result::Result<(String, Statement), (AttestationStatus, String)> {
+    use AttestationStatus::*;
+    let sig = SshSig::from_pem(pem).map_err(|e| {
         (
             Malformed,
             format!("the signature file is not an SSH signature: {e}"),
@@ -313,13 +325,13 @@ fn check_one(
             ),
         ));
     }
-    signer.key.verify(NAMESPACE, &bytes, &sig).map_err(|_| {
+    signer.key.verify(NAMESPACE, bytes, &sig).map_err(|_| {
         (
             BadSignature,
             "the signature does not verify: the statement or its signature was altered".to_owned(),
         )
     })?;
-    let statement: Statement = serde_json::from_slice(&bytes).map_err(|e| {
+    let statement: Statement = serde_json::from_slice(bytes).map_err(|e| {
         (
             Malformed,
             format!("signed, but not a rebuild attestation: {e}"),
@@ -333,6 +345,14 @@ fn check_one(
                 statement.statement_type, statement.predicate_type
             ),
         ));
+    }
+    let mut names = std::collections::BTreeSet::new();
+    if statement
+        .subject
+        .iter()
+        .any(|s| !names.insert(s.name.as_str()))
+    {
+        return Err((Malformed, "signed, but names an artifact twice".to_owned()));
     }
     Ok((signer.principal.clone(), statement))
 }
@@ -369,20 +389,7 @@ pub fn verify(dir: &Path, attestations: &Path, allowed: &Path, min: usize) -> Re
             .unwrap_or_default()
             .to_string_lossy()
             .into_owned();
-        let checked = check_one(&path, &signers).and_then(|(principal, statement)| {
-            let mut names = std::collections::BTreeSet::new();
-            if statement
-                .subject
-                .iter()
-                .any(|s| !names.insert(s.name.as_str()))
-            {
-                return Err((
-                    AttestationStatus::Malformed,
-                    "signed, but names an artifact twice".to_owned(),
-                ));
-            }
-            Ok((principal, statement))
-        });
+        let checked = check_one(&path, &signers);
         if let Ok((principal, statement)) = &checked {
             for (name, theirs) in disagreeing(statement, &release, &hashes) {
                 disagreements.entry(name).or_default().push(Disagreement {
