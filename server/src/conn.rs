@@ -15,7 +15,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, Sleep};
 
@@ -62,7 +62,13 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, limits: Limits) {
 
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Type: text/plain\r\nContent-Length: 32\r\nConnection: close\r\n\r\ntoo many connections; try later\n";
 
-async fn connection(stream: TcpStream, state: Arc<State>, limits: Limits) {
+/// Serves the one request of a connection: its head is read and checked
+/// here, then hyper and [`routes::handle`] answer it. Generic over the stream
+/// so the fuzz target can drive it with bytes in memory.
+pub async fn connection<S>(stream: S, state: Arc<State>, limits: Limits)
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let mut io = TimedIo::new(stream, limits.idle_timeout);
     let head = match tokio::time::timeout(limits.header_timeout, read_head(&mut io)).await {
         Err(_) => {
@@ -109,7 +115,7 @@ enum Head {
     Complete(Vec<u8>),
 }
 
-async fn read_head(io: &mut TimedIo) -> io::Result<Head> {
+async fn read_head<S: AsyncRead + AsyncWrite + Unpin>(io: &mut TimedIo<S>) -> io::Result<Head> {
     let mut bytes = Vec::with_capacity(1024);
     let mut chunk = [0u8; 4096];
     loop {
@@ -182,7 +188,11 @@ fn ambiguous_framing(headers: &[httparse::Header<'_>]) -> Option<&'static str> {
     None
 }
 
-async fn reply_raw(io: &mut TimedIo, status: u16, reason: &str) {
+async fn reply_raw<S: AsyncRead + AsyncWrite + Unpin>(
+    io: &mut TimedIo<S>,
+    status: u16,
+    reason: &str,
+) {
     let phrase = match status {
         400 => "Bad Request",
         408 => "Request Timeout",
@@ -203,16 +213,16 @@ async fn reply_raw(io: &mut TimedIo, status: u16, reason: &str) {
 /// a byte for `idle` while someone waits on it: a peer that trickles or never
 /// reads holds only its own connection, and only that long. It first replays
 /// the request head that was read to check it.
-struct TimedIo {
-    stream: TcpStream,
+struct TimedIo<S> {
+    stream: S,
     replay: Vec<u8>,
     replayed: usize,
     idle: Duration,
     deadline: Pin<Box<Sleep>>,
 }
 
-impl TimedIo {
-    fn new(stream: TcpStream, idle: Duration) -> Self {
+impl<S> TimedIo<S> {
+    fn new(stream: S, idle: Duration) -> Self {
         TimedIo {
             stream,
             replay: Vec::new(),
@@ -255,7 +265,7 @@ impl TimedIo {
     }
 }
 
-impl AsyncRead for TimedIo {
+impl<S: AsyncRead + Unpin> AsyncRead for TimedIo<S> {
     fn poll_read(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,
@@ -274,7 +284,7 @@ impl AsyncRead for TimedIo {
     }
 }
 
-impl AsyncWrite for TimedIo {
+impl<S: AsyncWrite + Unpin> AsyncWrite for TimedIo<S> {
     fn poll_write(
         self: Pin<&mut Self>,
         cx: &mut Context<'_>,

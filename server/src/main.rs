@@ -1,11 +1,6 @@
 //! camhub-server: stores sealed clips uploaded by cameras and serves them to
 //! viewing clients. It never sees a clip's content: clips are sealed on the hub.
 
-mod config;
-mod conn;
-mod routes;
-mod store;
-
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -13,6 +8,7 @@ use std::time::Duration;
 
 use anyhow::{Context, Result};
 use clap::Parser;
+use server::{config, conn, routes, store};
 
 /// Stores sealed clips from cameras and serves them to viewing clients.
 ///

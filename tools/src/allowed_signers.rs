@@ -13,7 +13,15 @@ use crate::attest::NAMESPACE;
 use crate::style::escape_untrusted;
 
 /// A larger allowed-signers file is refused: a thousand keys take 100 KiB.
-pub const LIMIT: u64 = 16 << 20;
+/// With [`PRINCIPALS_LIMIT`] this bounds matching principals against
+/// negated patterns to about a second for the worst file.
+pub const LIMIT: u64 = 1 << 20;
+
+/// A line's principals longer than this are refused: each is matched
+/// against every negated pattern of its line, so the work grows with the
+/// square of this. Real principals (`name@example.org`, a few per line) are
+/// far shorter.
+const PRINCIPALS_LIMIT: usize = 1024;
 
 /// One trusted key from an OpenSSH allowed-signers file.
 #[derive(Debug, Clone)]
@@ -41,18 +49,26 @@ fn is_space(c: char) -> bool {
     c == ' ' || c == '\t'
 }
 
-/// Splits off the first word as OpenSSH's strdelimw does: a word that starts
-/// with `"` ends at the next `"`.
-fn first_word(text: &str) -> Option<(&str, &str)> {
-    if let Some(quoted) = text.strip_prefix('"') {
-        let end = quoted.find('"')?;
-        return Some((
-            &quoted[..end],
-            quoted[end + 1..].trim_start_matches(is_space),
-        ));
+/// Splits off the principals as OpenSSH's strdelimw does: a word that starts
+/// with `"` ends at the next `"`; None if that quote is not closed.
+fn principals_word(text: &str) -> Option<(&str, &str)> {
+    match text.strip_prefix('"') {
+        Some(quoted) => {
+            let end = quoted.find('"')?;
+            Some((
+                &quoted[..end],
+                quoted[end + 1..].trim_start_matches(is_space),
+            ))
+        }
+        None => Some(plain_word(text)),
     }
+}
+
+/// Splits off a word that ends at the first blank, quotes or not: a key
+/// type, which sshkey_read takes as it is (a quoted one is no key type).
+fn plain_word(text: &str) -> (&str, &str) {
     let end = text.find(is_space).unwrap_or(text.len());
-    Some((&text[..end], text[end..].trim_start_matches(is_space)))
+    (&text[..end], text[end..].trim_start_matches(is_space))
 }
 
 /// The options word: up to the first space outside double quotes.
@@ -125,15 +141,36 @@ fn parse_options(mut text: &str) -> Result<Options, String> {
     Ok(options)
 }
 
-/// OpenSSH's match_pattern: `*` and `?` wildcards.
+/// OpenSSH's match_pattern: `*` and `?` wildcards, with the same answers.
+/// Not its recursion, which takes exponential time: `a*a*a*...b` against a
+/// run of `a`s hung `repro verify` (fuzz/regressions/allowed_signers/). On a
+/// mismatch only the last `*` needs to take one more byte, so this takes at
+/// most text × pattern steps.
 fn match_pattern(text: &[u8], pattern: &[u8]) -> bool {
-    match (pattern.first(), text.first()) {
-        (None, _) => text.is_empty(),
-        (Some(b'*'), _) => (0..=text.len()).any(|skip| match_pattern(&text[skip..], &pattern[1..])),
-        (Some(b'?'), Some(_)) => match_pattern(&text[1..], &pattern[1..]),
-        (Some(p), Some(t)) if p == t => match_pattern(&text[1..], &pattern[1..]),
-        _ => false,
+    let (mut t, mut p) = (0, 0);
+    // Where to resume after the last `*`: (pattern after it, text it took up to).
+    let mut last_star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some(b'*') => {
+                p += 1;
+                last_star = Some((p, t));
+            }
+            Some(&c) if c == b'?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match last_star {
+                Some((after, took)) => {
+                    p = after;
+                    t = took + 1;
+                    last_star = Some((after, t));
+                }
+                None => return false,
+            },
+        }
     }
+    pattern[p..].iter().all(|&c| c == b'*')
 }
 
 /// OpenSSH's match_pattern_list: true only if some pattern matches and no
@@ -181,18 +218,21 @@ pub fn parse(text: &str, file: &str) -> Result<(Vec<AllowedSigner>, Vec<String>)
             }
             bail!("{at}: this line is a bare public key, with no principal: {fix}");
         }
-        let (principals, rest) = first_word(line)
+        let (principals, rest) = principals_word(line)
             .with_context(|| format!("{at}: the principals' quote is not closed"))?;
+        if principals.len() > PRINCIPALS_LIMIT {
+            bail!("{at}: the principals are longer than {PRINCIPALS_LIMIT} bytes");
+        }
         if rest.is_empty() {
             bail!("{at}: no key; expected `principals [options] keytype base64`");
         }
-        let (first, after_first) = first_word(rest).expect("unquoted");
+        let (first, after_first) = plain_word(rest);
         let (options, key_type, after_type) = if ssh_key::Algorithm::new(first).is_ok() {
             (None, first, after_first)
         } else {
             let (options, rest) =
                 options_word(rest).map_err(|why| anyhow::anyhow!("{at}: {why}"))?;
-            let (key_type, after) = first_word(rest).expect("unquoted");
+            let (key_type, after) = plain_word(rest);
             if key_type.is_empty() {
                 bail!("{at}: no key after the options");
             }
@@ -257,6 +297,56 @@ mod tests {
         assert!(!match_pattern_list("alice", "*,!alice"));
         assert!(!match_pattern_list("!alice", "!alice"));
         assert!(match_pattern_list("a?c", "a?c"));
+    }
+
+    #[test]
+    fn principals_past_the_limit_are_refused() {
+        let line = |principals: &str| format!("{principals} ssh-ed25519\n");
+        let at_limit = "a".repeat(PRINCIPALS_LIMIT);
+        let error = parse(&line(&at_limit), "f").unwrap_err().to_string();
+        assert_eq!(error, "f:1: the key has no data");
+        let error = parse(&line(&format!("{at_limit},b")), "f").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "f:1: the principals are longer than 1024 bytes"
+        );
+    }
+
+    /// OpenSSH's recursive match_pattern, as it was here before it hung.
+    fn openssh_match(text: &[u8], pattern: &[u8]) -> bool {
+        match (pattern.first(), text.first()) {
+            (None, _) => text.is_empty(),
+            (Some(b'*'), _) => {
+                (0..=text.len()).any(|skip| openssh_match(&text[skip..], &pattern[1..]))
+            }
+            (Some(b'?'), Some(_)) => openssh_match(&text[1..], &pattern[1..]),
+            (Some(p), Some(t)) if p == t => openssh_match(&text[1..], &pattern[1..]),
+            _ => false,
+        }
+    }
+
+    #[test]
+    fn patterns_give_openssh_answers_for_every_short_text_and_pattern() {
+        let words: Vec<Vec<u8>> = (0..=4u32)
+            .flat_map(|len| {
+                (0..4usize.pow(len)).map(move |n| {
+                    (0..len)
+                        .map(|i| b"ab*?"[n / 4usize.pow(i) % 4])
+                        .collect::<Vec<u8>>()
+                })
+            })
+            .collect();
+        for text in &words {
+            for pattern in &words {
+                assert_eq!(
+                    match_pattern(text, pattern),
+                    openssh_match(text, pattern),
+                    "{:?} against {:?}",
+                    String::from_utf8_lossy(text),
+                    String::from_utf8_lossy(pattern)
+                );
+            }
+        }
     }
 
     #[test]

@@ -333,7 +333,7 @@ fn supported(algorithm: ssh_key::Algorithm) -> bool {
     )
 }
 
-type Checked<T> = std::result::Result<T, (AttestationStatus, String)>;
+pub type Checked<T> = std::result::Result<T, (AttestationStatus, String)>;
 
 /// Checks an SSHSIG attestation (`.intoto.json` and its `.sig`): the trusted
 /// principal and the signed bytes.
@@ -351,7 +351,14 @@ fn check_sshsig(
         ),
         e => (Malformed, format!("cannot read the signature file: {e}")),
     })?;
-    let sig = SshSig::from_pem(&pem).map_err(|e| {
+    let principal = verify_sshsig(&bytes, &pem, signers)?;
+    Ok((principal, bytes))
+}
+
+/// Checks an SSHSIG signature (`pem`) over `bytes`: the trusted principal.
+fn verify_sshsig(bytes: &[u8], pem: &[u8], signers: &[AllowedSigner]) -> Checked<String> {
+    use AttestationStatus::*;
+    let sig = SshSig::from_pem(pem).map_err(|e| {
         (
             Malformed,
             format!("the signature file is not an SSH signature: {e}"),
@@ -387,13 +394,24 @@ fn check_sshsig(
             ),
         ));
     }
-    signer.key.verify(NAMESPACE, &bytes, &sig).map_err(|_| {
+    signer.key.verify(NAMESPACE, bytes, &sig).map_err(|_| {
         (
             BadSignature,
             "the signature does not verify: the statement or its signature was altered".to_owned(),
         )
     })?;
-    Ok((signer.principal.clone(), bytes))
+    Ok(signer.principal.clone())
+}
+
+/// What `verify` does with an SSHSIG attestation once its two files are
+/// read: the signature over `bytes`, then the statement (the fuzz target's entry).
+pub fn check_attestation(
+    bytes: &[u8],
+    pem: &[u8],
+    signers: &[AllowedSigner],
+) -> Checked<(String, Statement)> {
+    let principal = verify_sshsig(bytes, pem, signers)?;
+    Ok((principal, parse_statement(bytes)?))
 }
 
 /// Checks a DSSE envelope (`.intoto.jsonl`): the trusted principal and the
@@ -447,7 +465,14 @@ fn check_one(
         AttestationFormat::Sshsig => check_sshsig(path, bytes, signers)?,
         AttestationFormat::Dsse => check_dsse(&bytes, signers)?,
     };
-    let statement: Statement = serde_json::from_slice(&signed).map_err(|e| {
+    Ok((principal, parse_statement(&signed)?))
+}
+
+/// The signed bytes as a rebuild statement, refusing other types and an
+/// artifact named twice.
+fn parse_statement(signed: &[u8]) -> Checked<Statement> {
+    use AttestationStatus::*;
+    let statement: Statement = serde_json::from_slice(signed).map_err(|e| {
         (
             Malformed,
             format!("signed, but not a rebuild attestation: {e}"),
@@ -470,7 +495,7 @@ fn check_one(
     {
         return Err((Malformed, "signed, but names an artifact twice".to_owned()));
     }
-    Ok((principal, statement))
+    Ok(statement)
 }
 
 /// Verifies a release folder against the attestations in `attestations`.

@@ -321,6 +321,39 @@ fn bad_input_is_unusable() {
     );
 }
 
+/// Found by the allowed_signers fuzz target (fuzz/regressions/allowed_signers/):
+/// an opening quote where the options or the key type start panicked.
+#[test]
+fn a_quote_where_the_options_or_the_key_start_is_refused_not_panicked_on() {
+    let w = World::new();
+    assert_eq!(w.attest("alice", "alice", &release()).code, 0);
+    let key = w.signers[0].1.public.clone();
+    for (line, why) in [
+        (
+            format!("alice \"{key}"),
+            "unterminated quote in the options",
+        ),
+        (
+            format!("alice namespaces=\"{NAMESPACE}\" \"{key}"),
+            "not a public key",
+        ),
+    ] {
+        fs::write(w.tmp.join("allowed_signers"), format!("{line}\n")).unwrap();
+        let r = run(&mut w.verify_cmd(1, false));
+        assert_eq!(r.code, 2, "{line:?}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(&format!("allowed_signers:1: {why}")),
+            "{line:?}: {}",
+            r.stderr
+        );
+        assert!(!ssh_keygen_accepts(
+            &w,
+            &w.tmp.join("allowed_signers"),
+            "alice"
+        ));
+    }
+}
+
 #[test]
 fn a_non_ascii_lock_hash_is_shown_not_panicked_on() {
     // Byte 12 falls inside `é`: slicing bytes there panics.

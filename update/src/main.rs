@@ -5,7 +5,6 @@
 //! library, the same code that verifies releases.
 
 mod install;
-mod sums;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -17,7 +16,7 @@ use repro::hashing::{HashError, read_regular, sha256_file};
 use repro::style::escape_untrusted;
 
 use crate::install::{Target, shown};
-use crate::sums::{Listed, listed_sum};
+use update::sums::{Listed, listed_sum};
 
 /// Replaces an installed camhub binary with a verified one from a release folder.
 ///
