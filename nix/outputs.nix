@@ -47,7 +47,8 @@ let
   craneFor = pkgs: (crane.mkLib pkgs).overrideToolchain toolchainOf;
 
   # crane's cleanCargoSource, plus the JSON Schemas of the tools' --json
-  # output, which their tests validate real output against.
+  # output, which their tests validate real output against, and the fuzz
+  # targets' committed inputs, which the regression tests replay.
   src =
     let
       pkgs = pkgsFor { localSystem = "x86_64-linux"; crossSystem = null; };
@@ -56,7 +57,11 @@ let
     pkgs.lib.cleanSourceWith {
       src = pkgs.lib.cleanSource root;
       name = "source";
-      filter = path: type: craneLib.filterCargoSources path type || pkgs.lib.hasSuffix ".schema.json" (baseNameOf path);
+      filter =
+        path: type:
+        craneLib.filterCargoSources path type
+        || pkgs.lib.hasSuffix ".schema.json" (baseNameOf path)
+        || pkgs.lib.hasInfix "/fuzz/regressions/" (toString path);
     };
   commonArgs = pkgs: triple: {
     inherit src version;

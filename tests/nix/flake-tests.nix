@@ -289,14 +289,16 @@ in
     );
   }
   {
-    name = "the source is crane's cleaned Cargo source plus the --json schemas the tests read";
-    expected = [ true true true false false ];
+    name = "the source is crane's cleaned Cargo source plus the --json schemas and the fuzz inputs the tests read";
+    expected = [ true true true false false true false ];
     actual = map (p: packages.repro.src.filter p "regular") [
       "/w/tools/src/main.rs"
       "/w/Cargo.lock"
       "/w/tools/schemas/compare.schema.json"
       "/w/README.md"
       "/w/tools/schemas/notes.json"
+      "/w/fuzz/regressions/manifest/crash-1"
+      "/w/fuzz/corpus/manifest/1"
     ];
   }
   {

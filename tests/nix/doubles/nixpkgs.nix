@@ -46,6 +46,7 @@ let
       cleanSource = path: path;
       cleanSourceWith = { src, filter, name ? "source" }: fake name { sourceOf = toString src; } // { inherit filter; };
       hasSuffix = suffix: s: let n = builtins.stringLength s; k = builtins.stringLength suffix; in n >= k && builtins.substring (n - k) k s == suffix;
+      hasInfix = infix: s: builtins.match ".*${builtins.replaceStrings [ "." "/" ] [ "\\." "/" ] infix}.*" s != null;
     };
   };
   pkgs = builtins.foldl' (acc: overlay: acc // overlay pkgs acc) (base pkgs) overlays;
