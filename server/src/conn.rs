@@ -15,7 +15,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, ReadBuf};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Semaphore;
 use tokio::time::{Instant, Sleep};
 
@@ -24,6 +24,13 @@ use crate::routes::{self, State};
 /// Larger request heads are refused (431); ours are a few hundred bytes.
 const MAX_HEAD_BYTES: usize = 16 * 1024;
 const MAX_HEADERS: usize = 64;
+/// Refused connections closed gently at once; past this a refusal is dropped
+/// right after its 503, so a storm still costs no task or file beyond these.
+const LINGERING_AT_ONCE: usize = 16;
+/// How long, and how many bytes, a refused client's request is read and
+/// thrown away before its connection is closed.
+const LINGER_FOR: Duration = Duration::from_secs(1);
+const LINGER_BYTES: usize = 64 * 1024;
 
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -36,6 +43,7 @@ pub struct Limits {
 
 pub async fn serve(listener: TcpListener, state: Arc<State>, limits: Limits) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let lingering = Arc::new(Semaphore::new(LINGERING_AT_ONCE));
     loop {
         let stream = match listener.accept().await {
             Ok((stream, _)) => stream,
@@ -50,6 +58,12 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, limits: Limits) {
             // Refused at once, without a task or a read: a new socket's send
             // buffer is empty, so this one write does not block.
             let _ = stream.try_write(BUSY);
+            if let Ok(permit) = Arc::clone(&lingering).try_acquire_owned() {
+                tokio::spawn(async move {
+                    close_after_busy(stream).await;
+                    drop(permit);
+                });
+            }
             continue;
         };
         let state = Arc::clone(&state);
@@ -61,6 +75,28 @@ pub async fn serve(listener: TcpListener, state: Arc<State>, limits: Limits) {
 }
 
 const BUSY: &[u8] = b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: 5\r\nContent-Type: text/plain\r\nContent-Length: 32\r\nConnection: close\r\n\r\ntoo many connections; try later\n";
+
+/// Closing a socket with unread request bytes makes Linux send a reset, and
+/// the reset can make the client discard the 503 before reading it. So the
+/// sending side is closed first (the client gets the 503 and its end), and
+/// what the client sends is read and thrown away until it closes, briefly
+/// and boundedly.
+async fn close_after_busy(mut stream: TcpStream) {
+    if stream.shutdown().await.is_err() {
+        return;
+    }
+    let _ = tokio::time::timeout(LINGER_FOR, async {
+        let mut discarded = 0;
+        let mut chunk = [0u8; 4096];
+        while discarded < LINGER_BYTES {
+            match stream.read(&mut chunk).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => discarded += n,
+            }
+        }
+    })
+    .await;
+}
 
 /// Serves the one request of a connection: its head is read and checked
 /// here, then hyper and [`routes::handle`] answer it. Generic over the stream

@@ -31,6 +31,10 @@ struct Cli {
     /// Request-handling threads.
     #[arg(long, default_value_t = 4)]
     threads: usize,
+    /// Threads for file work (writes, syncs, hashing a stored clip for a
+    /// 409); with --threads and the main thread, all the server ever runs.
+    #[arg(long, default_value_t = 16)]
+    blocking_threads: usize,
     /// Connections served at once; more are answered 503 at once.
     #[arg(long, default_value_t = 128)]
     max_connections: usize,
@@ -71,6 +75,9 @@ fn run(cli: &Cli) -> Result<()> {
     let addr = listener.local_addr()?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(cli.threads.max(1))
+        // Tokio's default (512) would let a burst of file work, such as many
+        // 409s each hashing a stored clip, start a thread per request.
+        .max_blocking_threads(cli.blocking_threads.max(1))
         .enable_all()
         .build()
         .context("cannot start the runtime")?;

@@ -16,6 +16,7 @@ use hyper::header::{CONTENT_LENGTH, HeaderValue};
 use hyper::{Request, Response};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncWriteExt, ReadBuf};
+use tokio::sync::Semaphore;
 
 use crate::config::Settings;
 use crate::routes::{Body, State, json, log_error, text};
@@ -26,6 +27,10 @@ const TEMP_PREFIX: &str = ".camhub-";
 /// camera_hub (`upload::STORED_SHA256_HEADER`) reads it to tell a clip it
 /// already uploaded from a different one.
 const STORED_SHA256_HEADER: &str = "x-clip-sha256";
+/// Stored clips hashed at once for 409s. Each hash reads up to
+/// `max_upload_bytes`, so a burst of 409s (many uploads of one name) waits
+/// here rather than taking every blocking thread and core.
+static HASHING: Semaphore = Semaphore::const_new(2);
 
 pub async fn upload(
     state: &State,
@@ -110,6 +115,10 @@ pub async fn upload(
 async fn exists(path: PathBuf, max: u64) -> Response<Body> {
     let mut response = text(409, "a clip with that name exists");
     let shown = path.display().to_string();
+    // Never closed, so this only waits.
+    let Ok(_hashing) = HASHING.acquire().await else {
+        return response;
+    };
     match blocking(move || stored_sha256(&path, max)).await {
         Ok(Some(hex)) => {
             if let Ok(value) = HeaderValue::from_str(&hex) {
