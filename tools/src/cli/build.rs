@@ -28,7 +28,7 @@ use crate::style::{Style, escape_untrusted};
 /// workspace's glibc_floor; a binary that is not portable fails the build (exit 1).
 #[derive(Debug, clap::Args)]
 pub struct Args {
-    /// The release target (raspberry, ipcamera, all).
+    /// The release target (`repro matrix` lists each target and its profiles).
     #[arg(long)]
     pub target: String,
     /// The profile of that target.

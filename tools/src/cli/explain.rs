@@ -24,9 +24,9 @@ pub struct ExplainOptions {
     /// Seconds diffoscope may take per pair.
     #[arg(long, default_value_t = 300)]
     pub diffoscope_timeout: u64,
-    /// Larger files are not given to diffoscope.
-    #[arg(long, default_value_t = 256 << 20)]
-    pub diffoscope_max_bytes: u64,
+    /// Larger files are not given to diffoscope (bytes, or with KiB, MiB or GiB).
+    #[arg(long, default_value = "256 MiB", value_name = "SIZE")]
+    pub diffoscope_max_bytes: super::ByteSize,
 }
 
 impl ExplainOptions {
@@ -34,7 +34,7 @@ impl ExplainOptions {
         self.diffoscope.then(|| Diffoscope {
             report_dir: self.diffoscope_dir.clone(),
             time_limit: Duration::from_secs(self.diffoscope_timeout),
-            max_file_bytes: self.diffoscope_max_bytes,
+            max_file_bytes: self.diffoscope_max_bytes.0,
         })
     }
 }
@@ -46,7 +46,9 @@ impl ExplainOptions {
 /// one side has, and the likely cause with its usual fix.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The first build folder (for example ./result).
     pub a: PathBuf,
+    /// The second build folder (for example ./release).
     pub b: PathBuf,
     /// Print one JSON document instead of lines.
     #[arg(long)]

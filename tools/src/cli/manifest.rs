@@ -20,10 +20,10 @@ use crate::write_manifest::{self, BuildDescription};
 pub struct Args {
     /// The build folder holding <triple>/<bin> files.
     pub dir: PathBuf,
-    /// The release target (raspberry, ipcamera, all).
+    /// The release target (`repro matrix` lists each target and its profiles).
     #[arg(long)]
     pub target: String,
-    /// The profile of that target (all, core, camerahub, release).
+    /// The profile of that target.
     #[arg(long)]
     pub profile: String,
     /// The toolchain's identity, as DIGEST for every triple or TRIPLE=DIGEST

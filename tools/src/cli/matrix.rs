@@ -12,8 +12,10 @@ use crate::matrix::{Plan, Workspace};
 /// skipped for a triple); without, every valid pair.
 #[derive(Debug, clap::Args)]
 pub struct Args {
+    /// The release target to show (with --profile).
     #[arg(long, requires = "profile")]
     pub target: Option<String>,
+    /// The profile of that target to show (with --target).
     #[arg(long, requires = "target")]
     pub profile: Option<String>,
     /// Print the plans as JSON.
