@@ -143,15 +143,20 @@ pub fn build_once(
                 .is_some_and(toolchain::is_inherited_build_variable)
         })
         .collect();
-    for artifact in &job.plan.artifacts {
+    let count = job.plan.artifacts.len();
+    for (done, artifact) in job.plan.artifacts.iter().enumerate() {
         let toolchain = job
             .toolchains
             .get(&artifact.triple)
             .with_context(|| format!("no toolchain was chosen for {}", artifact.triple))?;
         writeln!(
             log,
-            "==> [run {run_id}] {} for {} (crate={} bin={})",
-            artifact.package, artifact.triple, artifact.crate_name, artifact.bin
+            "==> [run {run_id}] {} for {} ({} of {count}) (crate={} bin={})",
+            artifact.package,
+            artifact.triple,
+            done + 1,
+            artifact.crate_name,
+            artifact.bin
         )?;
         let mut cargo = Command::new("cargo");
         cargo

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::compare::{BuildFolder, Report, Status};
 use crate::hashing::{self, sha256_bytes};
+use crate::progress::Progress;
 use crate::style::{Style, counted, escape_untrusted};
 
 /// Files larger than this get only the byte-level summary, read in streams.
@@ -91,12 +92,23 @@ pub struct Diffoscope {
     pub max_file_bytes: u64,
 }
 
-/// Explanations for every artifact of the report whose binaries differ.
+/// What [`explain_report`] has ready for output, in order: a pair's own
+/// analysis as soon as it is made, then diffoscope's outcome for that pair.
+pub enum Ready<'a> {
+    Analysis(&'a Explanation),
+    Diffoscope(&'a str),
+}
+
+/// Explanations for every artifact of the report whose binaries differ. Each
+/// pair's analysis is handed to `ready` before diffoscope (which may take
+/// minutes) runs on it; an error from `ready` stops the work.
 pub fn explain_report(
     report: &Report,
     a_dir: &Path,
     b_dir: &Path,
     diffoscope: Option<&Diffoscope>,
+    progress: Progress,
+    ready: &mut dyn FnMut(Ready<'_>) -> io::Result<()>,
 ) -> Result<Vec<Explanation>> {
     let a = BuildFolder::open(a_dir)?;
     let b = BuildFolder::open(b_dir)?;
@@ -118,9 +130,12 @@ pub fn explain_report(
             continue;
         };
         let mut explanation = explain_files(&result.key, fa, fb)?;
+        ready(Ready::Analysis(&explanation))?;
         if let Some(options) = diffoscope {
             let (pa, pb) = (a.root.join(&art_a.bin_path), b.root.join(&art_b.bin_path));
-            explanation.diffoscope = Some(run_diffoscope(&result.key, &pa, &pb, options));
+            let said = run_diffoscope(&result.key, &pa, &pb, options, progress);
+            ready(Ready::Diffoscope(&said))?;
+            explanation.diffoscope = Some(said);
         }
         explanations.push(explanation);
     }
@@ -502,8 +517,15 @@ fn find_in_path(program: &str) -> Option<PathBuf> {
 }
 
 /// Runs diffoscope on the pair with a time limit and a size cap; returns the
-/// report's path or why there is none. Never fails the explanation.
-pub fn run_diffoscope(key: &str, a: &Path, b: &Path, options: &Diffoscope) -> String {
+/// report's path or why there is none. Never fails the explanation. While it
+/// runs, `progress` shows that it does.
+pub fn run_diffoscope(
+    key: &str,
+    a: &Path,
+    b: &Path,
+    options: &Diffoscope,
+    progress: Progress,
+) -> String {
     let Some(program) = find_in_path("diffoscope") else {
         return "diffoscope is not installed; install it with `apt-get install diffoscope` (Debian, Ubuntu) or `pip install diffoscope`".into();
     };
@@ -551,6 +573,8 @@ pub fn run_diffoscope(key: &str, a: &Path, b: &Path, options: &Diffoscope) -> St
         Ok(child) => child,
         Err(e) => return format!("diffoscope could not start: {e}"),
     };
+    // Cleared when this function returns, whichever way.
+    let _waiting = progress.diffoscope(key, options.time_limit);
     let deadline = Instant::now() + options.time_limit;
     loop {
         match child.try_wait() {
@@ -578,93 +602,113 @@ pub fn run_diffoscope(key: &str, a: &Path, b: &Path, options: &Diffoscope) -> St
 /// The human rendering, bounded.
 pub fn render(explanations: &[Explanation], style: &Style, out: &mut dyn Write) -> io::Result<()> {
     for e in explanations {
-        writeln!(
-            out,
-            "{} {}",
-            style.diff("EXPLAIN:"),
-            escape_untrusted(&e.key)
-        )?;
-        let first = e
-            .first_difference
-            .map_or("none".into(), |o| format!("{o:#x}"));
-        writeln!(
-            out,
-            "  {}: A {}, B {}; first difference at offset {first}; {} {}",
-            e.format,
-            counted(e.a_size as usize, "byte"),
-            counted(e.b_size as usize, "byte"),
-            counted(e.differing_bytes as usize, "byte"),
-            if e.differing_bytes == 1 {
-                "differs"
-            } else {
-                "differ"
-            }
-        )?;
-        let parts =
-            |out: &mut dyn Write, what: &str, identical: usize, parts: &[Part]| -> io::Result<()> {
-                if parts.is_empty() && identical == 0 {
-                    return Ok(());
-                }
-                writeln!(
-                    out,
-                    "  {what}: {identical} identical, {} differ",
-                    parts.len()
-                )?;
-                for p in parts {
-                    let size = |s: Option<u64>| s.map_or("absent".into(), |s| s.to_string());
-                    let hash = |h: &Option<String>| h.clone().unwrap_or_else(|| "-".into());
-                    writeln!(
-                        out,
-                        "    {:<24} A {:>9} B {:>9}  sha256 A {} B {}",
-                        escape_untrusted(&p.name),
-                        size(p.a_size),
-                        size(p.b_size),
-                        hash(&p.a_sha256),
-                        hash(&p.b_sha256)
-                    )?;
-                    for place in &p.places {
-                        render_place(out, place, "      ")?;
-                    }
-                }
-                Ok(())
-            };
-        parts(out, "sections", e.identical_sections, &e.differing_sections)?;
-        parts(out, "segments", e.identical_segments, &e.differing_segments)?;
-        for place in &e.places {
-            render_place(out, place, "  ")?;
+        render_analysis(e, style, out)?;
+        if let Some(d) = &e.diffoscope {
+            render_diffoscope(d, out)?;
         }
-        for (side, shown, total) in [
-            ("A", &e.strings_only_in_a, e.strings_only_in_a_total),
-            ("B", &e.strings_only_in_b, e.strings_only_in_b_total),
-        ] {
-            if total > 0 {
-                writeln!(
-                    out,
-                    "  strings only in {side} ({total}, showing {}):",
-                    shown.len()
-                )?;
-                for s in shown {
-                    let s: String = s.chars().take(120).collect();
-                    writeln!(out, "    {s:?}")?;
-                }
-            }
+    }
+    Ok(())
+}
+
+/// Renders what [`explain_report`] has ready and flushes it, so it is seen
+/// before diffoscope starts on the pair.
+pub fn render_ready(ready: Ready<'_>, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    match ready {
+        Ready::Analysis(e) => render_analysis(e, style, out)?,
+        Ready::Diffoscope(said) => render_diffoscope(said, out)?,
+    }
+    out.flush()
+}
+
+fn render_diffoscope(said: &str, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(out, "  diffoscope: {}", escape_untrusted(said))
+}
+
+/// One pair's analysis, without diffoscope's outcome.
+fn render_analysis(e: &Explanation, style: &Style, out: &mut dyn Write) -> io::Result<()> {
+    writeln!(
+        out,
+        "{} {}",
+        style.diff("EXPLAIN:"),
+        escape_untrusted(&e.key)
+    )?;
+    let first = e
+        .first_difference
+        .map_or("none".into(), |o| format!("{o:#x}"));
+    writeln!(
+        out,
+        "  {}: A {}, B {}; first difference at offset {first}; {} {}",
+        e.format,
+        counted(e.a_size as usize, "byte"),
+        counted(e.b_size as usize, "byte"),
+        counted(e.differing_bytes as usize, "byte"),
+        if e.differing_bytes == 1 {
+            "differs"
+        } else {
+            "differ"
         }
-        for c in &e.causes {
+    )?;
+    let parts =
+        |out: &mut dyn Write, what: &str, identical: usize, parts: &[Part]| -> io::Result<()> {
+            if parts.is_empty() && identical == 0 {
+                return Ok(());
+            }
             writeln!(
                 out,
-                "  {} {}",
-                style.info("likely cause:"),
-                escape_untrusted(&c.cause)
+                "  {what}: {identical} identical, {} differ",
+                parts.len()
             )?;
-            for ev in &c.evidence {
-                let ev: String = ev.chars().take(120).collect();
-                writeln!(out, "    evidence: {ev:?}")?;
+            for p in parts {
+                let size = |s: Option<u64>| s.map_or("absent".into(), |s| s.to_string());
+                let hash = |h: &Option<String>| h.clone().unwrap_or_else(|| "-".into());
+                writeln!(
+                    out,
+                    "    {:<24} A {:>9} B {:>9}  sha256 A {} B {}",
+                    escape_untrusted(&p.name),
+                    size(p.a_size),
+                    size(p.b_size),
+                    hash(&p.a_sha256),
+                    hash(&p.b_sha256)
+                )?;
+                for place in &p.places {
+                    render_place(out, place, "      ")?;
+                }
             }
-            writeln!(out, "    fix: {}", c.fix)?;
+            Ok(())
+        };
+    parts(out, "sections", e.identical_sections, &e.differing_sections)?;
+    parts(out, "segments", e.identical_segments, &e.differing_segments)?;
+    for place in &e.places {
+        render_place(out, place, "  ")?;
+    }
+    for (side, shown, total) in [
+        ("A", &e.strings_only_in_a, e.strings_only_in_a_total),
+        ("B", &e.strings_only_in_b, e.strings_only_in_b_total),
+    ] {
+        if total > 0 {
+            writeln!(
+                out,
+                "  strings only in {side} ({total}, showing {}):",
+                shown.len()
+            )?;
+            for s in shown {
+                let s: String = s.chars().take(120).collect();
+                writeln!(out, "    {s:?}")?;
+            }
         }
-        if let Some(d) = &e.diffoscope {
-            writeln!(out, "  diffoscope: {}", escape_untrusted(d))?;
+    }
+    for c in &e.causes {
+        writeln!(
+            out,
+            "  {} {}",
+            style.info("likely cause:"),
+            escape_untrusted(&c.cause)
+        )?;
+        for ev in &c.evidence {
+            let ev: String = ev.chars().take(120).collect();
+            writeln!(out, "    evidence: {ev:?}")?;
         }
+        writeln!(out, "    fix: {}", c.fix)?;
     }
     Ok(())
 }

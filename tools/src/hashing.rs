@@ -225,19 +225,23 @@ fn to_hex(bytes: &[u8]) -> String {
 
 /// Hashes every path on a pool of `threads` workers (see [`sha256_each`]).
 pub fn sha256_files(paths: &[PathBuf], threads: usize) -> Vec<Result<String, HashError>> {
-    sha256_each(paths, threads, |path| {
-        open_regular(path).map(|(file, _)| file)
-    })
+    sha256_each(
+        paths,
+        threads,
+        |path| open_regular(path).map(|(file, _)| file),
+        &|| {},
+    )
 }
 
 /// Opens and hashes every item on a pool of `threads` workers (at least one)
 /// that take the next item from a shared counter, so big and small files
 /// balance out; each worker reuses one read buffer. Results come back in the
-/// order of `items`.
+/// order of `items`; `hashed` is called after each (for progress).
 pub fn sha256_each<T: Sync>(
     items: &[T],
     threads: usize,
     open: impl Fn(&T) -> Result<File, HashError> + Sync,
+    hashed: &(dyn Fn() + Sync),
 ) -> Vec<Result<String, HashError>> {
     let results: Vec<Mutex<Option<Result<String, HashError>>>> =
         items.iter().map(|_| Mutex::new(None)).collect();
@@ -254,6 +258,7 @@ pub fn sha256_each<T: Sync>(
                     *results[i]
                         .lock()
                         .expect("no worker panics while holding a slot") = Some(hash);
+                    hashed();
                 }
             });
         }

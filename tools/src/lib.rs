@@ -15,6 +15,7 @@ pub mod layout;
 pub mod manifest;
 pub mod matrix;
 pub mod portable;
+pub mod progress;
 pub mod style;
 pub mod sums;
 pub mod write_manifest;

@@ -652,3 +652,29 @@ fn a_signal_mid_build_stops_cargo_and_leaves_no_partial_folder() {
         }
     }
 }
+
+#[test]
+fn each_artifacts_line_on_stderr_counts_where_the_build_is() {
+    let (_guard, tmp) = tmp();
+    let ws = fixture(&tmp, &host(), "fn main() {}\n", None);
+    // The same crate released under a second name: two artifacts, one compile.
+    let manifest = fs::read_to_string(ws.join("Cargo.toml")).unwrap();
+    let manifest = manifest.replace(
+        "profiles.all = [\"stamp\"]",
+        "profiles.all = [\"stamp\", \"stamp_again\"]",
+    ) + "\n[workspace.metadata.repro.packages.stamp_again]\ncrate = \"stamp\"\nfeatures = []\nbin = \"stamp-again\"\n";
+    fs::write(ws.join("Cargo.toml"), manifest).unwrap();
+    let r = build_without_retest(&ws, &tmp.join("builds"), &[]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let ours: Vec<&str> = r.stderr.lines().filter(|l| l.starts_with("==> ")).collect();
+    let host = host();
+    assert_eq!(
+        ours,
+        [
+            format!("==> [run 1] stamp for {host} (1 of 2) (crate=stamp bin=stamp-bin)"),
+            format!("==> [run 1] stamp_again for {host} (2 of 2) (crate=stamp bin=stamp-again)"),
+        ],
+        "{}",
+        r.stderr
+    );
+}

@@ -6,6 +6,7 @@ use anyhow::Result;
 use crate::Verdict;
 use crate::compare;
 use crate::hashing;
+use crate::progress::Progress;
 use crate::style::Style;
 
 /// Prove that two build folders hold bit-for-bit identical artifacts.
@@ -32,25 +33,47 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
-    let report = compare::compare(&args.a, &args.b, hashing::default_threads())?;
-    let explanations = if args.explain {
-        let diffoscope = args.explain_options.diffoscope();
-        crate::explain::explain_report(&report, &args.a, &args.b, diffoscope.as_ref())?
-    } else {
-        Vec::new()
-    };
-    let written = match (args.json, args.explain) {
-        (true, true) => super::write_json(
-            out,
-            &super::explain::ExplainReport {
-                report: report.clone(),
+    let progress = Progress::for_stderr(args.json);
+    let report = compare::compare_showing(&args.a, &args.b, hashing::default_threads(), progress)?;
+    let verdict = Verdict::from_passed(report.passed);
+    let diffoscope = args.explain_options.diffoscope();
+    if args.json {
+        let written = if args.explain {
+            let explanations = crate::explain::explain_report(
+                &report,
+                &args.a,
+                &args.b,
+                diffoscope.as_ref(),
+                progress,
+                &mut |_| Ok(()),
+            )?;
+            let document = super::explain::ExplainReport {
+                report,
                 explanations,
-            },
-        ),
-        (true, false) => super::write_json(out, &report),
-        (false, _) => compare::render(&report, style, out)
-            .and_then(|()| crate::explain::render(&explanations, style, out)),
-    };
-    super::tolerate_broken_pipe(written)?;
-    Ok(Verdict::from_passed(report.passed))
+            };
+            super::write_json(out, &document)
+        } else {
+            super::write_json(out, &report)
+        };
+        super::tolerate_broken_pipe(written)?;
+        return Ok(verdict);
+    }
+    // The verdict first, then each pair's analysis as soon as it is made.
+    let rendered = compare::render(&report, style, out).and_then(|()| out.flush());
+    if let Err(e) = rendered {
+        super::tolerate_broken_pipe(Err(e))?;
+        return Ok(verdict);
+    }
+    if args.explain {
+        let explained = crate::explain::explain_report(
+            &report,
+            &args.a,
+            &args.b,
+            diffoscope.as_ref(),
+            progress,
+            &mut |ready| crate::explain::render_ready(ready, style, out),
+        );
+        super::tolerate_broken_pipe_in(explained.map(drop))?;
+    }
+    Ok(verdict)
 }

@@ -9,6 +9,7 @@ use crate::Verdict;
 use crate::compare::{self, Report};
 use crate::explain::{self, Diffoscope, Explanation};
 use crate::hashing;
+use crate::progress::Progress;
 use crate::style::Style;
 
 /// Options for explaining differences, shared by `explain` and `compare --explain`.
@@ -65,29 +66,44 @@ pub struct ExplainReport {
 }
 
 pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
-    let report = compare::compare(&args.a, &args.b, hashing::default_threads())?;
-    let explanations = explain::explain_report(
+    let progress = Progress::for_stderr(args.json);
+    let report = compare::compare_showing(&args.a, &args.b, hashing::default_threads(), progress)?;
+    let verdict = Verdict::from_passed(report.passed);
+    let diffoscope = args.options.diffoscope();
+    if args.json {
+        let explanations = explain::explain_report(
+            &report,
+            &args.a,
+            &args.b,
+            diffoscope.as_ref(),
+            progress,
+            &mut |_| Ok(()),
+        )?;
+        let document = ExplainReport {
+            report,
+            explanations,
+        };
+        super::tolerate_broken_pipe(super::write_json(out, &document))?;
+        return Ok(verdict);
+    }
+    // Each pair's analysis is printed as soon as it is made, before diffoscope.
+    let explained = explain::explain_report(
         &report,
         &args.a,
         &args.b,
-        args.options.diffoscope().as_ref(),
-    )?;
-    let written = if args.json {
-        super::write_json(
-            out,
-            &ExplainReport {
-                report: report.clone(),
-                explanations,
-            },
-        )
-    } else if explanations.is_empty() {
-        writeln!(
-            out,
-            "nothing to explain: no artifact in both folders has differing bytes"
-        )
-    } else {
-        explain::render(&explanations, style, out)
-    };
-    super::tolerate_broken_pipe(written)?;
-    Ok(Verdict::from_passed(report.passed))
+        diffoscope.as_ref(),
+        progress,
+        &mut |ready| explain::render_ready(ready, style, out),
+    );
+    match explained {
+        Ok(explanations) if explanations.is_empty() => {
+            super::tolerate_broken_pipe(writeln!(
+                out,
+                "nothing to explain: no artifact in both folders has differing bytes"
+            ))?;
+        }
+        Ok(_) => {}
+        Err(e) => super::tolerate_broken_pipe_in(Err(e))?,
+    }
+    Ok(verdict)
 }

@@ -30,6 +30,20 @@ pub fn tolerate_broken_pipe(result: io::Result<()>) -> io::Result<()> {
     }
 }
 
+/// [`tolerate_broken_pipe`] for work that writes as it goes and stops at the
+/// first failed write (`repro explain A B | head`).
+pub fn tolerate_broken_pipe_in(result: anyhow::Result<()>) -> anyhow::Result<()> {
+    match result {
+        Err(e)
+            if e.downcast_ref::<io::Error>()
+                .is_some_and(|e| e.kind() == io::ErrorKind::BrokenPipe) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 /// A size given as bytes or with a unit (`256 MiB`, `1GiB`, `64KiB`), shown
 /// the same way in help texts.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

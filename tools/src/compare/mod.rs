@@ -8,11 +8,13 @@ use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use indicatif::ProgressBar;
 use serde::{Deserialize, Serialize};
 
 use crate::hashing::{self, HashError};
 use crate::layout;
 use crate::manifest::{Artifact, Manifest};
+use crate::progress::Progress;
 use crate::style::escape_untrusted;
 
 mod render;
@@ -101,10 +103,14 @@ impl BuildFolder {
         &self,
         artifacts: &[&Artifact],
         threads: usize,
+        progress: &ProgressBar,
     ) -> Result<Vec<Result<String, HashError>>> {
-        let hashes = hashing::sha256_each(artifacts, threads, |a| {
-            self.open_artifact(a).map(|(file, _)| file)
-        });
+        let hashes = hashing::sha256_each(
+            artifacts,
+            threads,
+            |a| self.open_artifact(a).map(|(file, _)| file),
+            &|| progress.inc(1),
+        );
         for (artifact, hash) in artifacts.iter().zip(&hashes) {
             if let Err(e) = hash
                 && e.is_unsafe_path()
@@ -126,7 +132,7 @@ impl BuildFolder {
         let mut ordered: Vec<&Artifact> = self.manifest.artifacts.iter().collect();
         ordered
             .sort_by(|a, b| (&a.target, &a.package, &a.bin).cmp(&(&b.target, &b.package, &b.bin)));
-        let hashes = self.hash(&ordered, threads)?;
+        let hashes = self.hash(&ordered, threads, &ProgressBar::hidden())?;
         Ok(ordered
             .into_iter()
             .zip(hashes)
@@ -259,6 +265,16 @@ impl Report {
 /// Compares two build folders. Errors mean unusable input (exit 2); a report
 /// that did not pass means not reproducible (exit 1).
 pub fn compare(a_dir: &Path, b_dir: &Path, threads: usize) -> Result<Report> {
+    compare_showing(a_dir, b_dir, threads, Progress::Off)
+}
+
+/// [`compare`], showing the hashing as `progress` says.
+pub fn compare_showing(
+    a_dir: &Path,
+    b_dir: &Path,
+    threads: usize,
+    progress: Progress,
+) -> Result<Report> {
     let a = BuildFolder::open(a_dir)?;
     let b = BuildFolder::open(b_dir)?;
     if a.same_folder_as(&b) {
@@ -337,8 +353,10 @@ pub fn compare(a_dir: &Path, b_dir: &Path, threads: usize) -> Result<Report> {
     let hash_a: Vec<&Artifact> = unchanged().map(|(i, _)| &arts_a[i]).collect();
     let hash_b: Vec<&Artifact> = unchanged().map(|(_, j)| &arts_b[j]).collect();
     // Each side's pool uses all threads; A's files, then B's.
-    let mut hashes_a = a.hash(&hash_a, threads)?.into_iter();
-    let mut hashes_b = b.hash(&hash_b, threads)?.into_iter();
+    let bar = progress.hashing(hash_a.len() + hash_b.len());
+    let mut hashes_a = a.hash(&hash_a, threads, &bar)?.into_iter();
+    let mut hashes_b = b.hash(&hash_b, threads, &bar)?.into_iter();
+    bar.finish_and_clear();
     drop((hash_a, hash_b));
 
     // A's manifest is not needed after this: its strings move into the results.
