@@ -97,7 +97,7 @@ fn report_of(tmp: &Path, key: &str) -> String {
 fn assert_no_drawing(stderr: &str) {
     assert!(
         !stderr.contains('\r') && !stderr.contains('\x1b'),
-        "no bar or spinner off a terminal: {stderr:?}"
+        "nothing drawn (no bar, no spinner): {stderr:?}"
     );
 }
 
