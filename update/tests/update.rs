@@ -270,39 +270,9 @@ fn leftovers_of_interrupted_updates_are_removed_or_finished_at_start() {
     );
 }
 
-/// An LD_PRELOAD library that makes rename(2) fail with EIO when the
-/// destination ends with $FAIL_RENAME_TO: an injected fault at one step.
-fn rename_fault(dir: &Path) -> std::path::PathBuf {
-    let source = dir.join("fault.c");
-    fs::write(
-        &source,
-        r#"
-#define _GNU_SOURCE
-#include <dlfcn.h>
-#include <errno.h>
-#include <stdlib.h>
-#include <string.h>
-int rename(const char *from, const char *to) {
-    const char *fail = getenv("FAIL_RENAME_TO");
-    size_t n = strlen(to), m = fail ? strlen(fail) : 0;
-    if (fail && n >= m && strcmp(to + n - m, fail) == 0) { errno = EIO; return -1; }
-    int (*real)(const char *, const char *) = (int (*)(const char *, const char *))dlsym(RTLD_NEXT, "rename");
-    return real(from, to);
-}
-"#,
-    )
-    .unwrap();
-    let lib = dir.join("fault.so");
-    let status = Command::new("cc")
-        .args(["-shared", "-fPIC", "-o"])
-        .arg(&lib)
-        .arg(&source)
-        .arg("-ldl")
-        .status()
-        .expect("a C compiler (cc) builds the fault-injection library");
-    assert!(status.success());
-    lib
-}
+#[path = "../../tests/rename_fault.rs"]
+mod rename_fault;
+use rename_fault::rename_fault;
 
 fn update_failing(args: &[&str], dir: &Path, lib: &Path, fail_rename_to: &str) -> Output {
     Command::new(env!("CARGO_BIN_EXE_update"))
