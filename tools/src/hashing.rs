@@ -6,7 +6,7 @@ use std::ffi::CString;
 use std::fs::{File, OpenOptions};
 use std::io::{ErrorKind, Read};
 use std::os::fd::{AsRawFd, FromRawFd};
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -134,38 +134,119 @@ pub fn open_beneath(
         Some(libc::EXDEV) => Err(HashError::Escapes),
         Some(libc::ELOOP) if no_symlinks => Err(HashError::Symlink),
         // Kernels before 5.6, or a sandbox that filters the call.
-        Some(libc::ENOSYS) | Some(libc::EPERM) => open_without_symlinks(root, relative),
+        Some(libc::ENOSYS) | Some(libc::EPERM) => open_beneath_by_hand(root, relative, no_symlinks),
         _ => Err(io_error(e)),
     }
 }
 
-/// Where openat2 is missing: one component at a time, never following a
-/// symlink, which cannot leave `root` either (`..` was refused earlier).
-fn open_without_symlinks(root: &File, relative: &Path) -> Result<(File, u64), HashError> {
-    let parts: Vec<&std::ffi::OsStr> = relative.iter().collect();
-    let mut dir = root.try_clone().map_err(|e| HashError::Io(e.to_string()))?;
-    for (i, part) in parts.iter().enumerate() {
-        let last = i + 1 == parts.len();
-        if *part == ".." {
-            return Err(HashError::Escapes);
+/// How many symlinks one path may pass through, as the kernel's own limit.
+const MAX_SYMLINKS: usize = 40;
+
+/// Where openat2 is missing (kernels before 5.6, qemu-user, a sandbox that
+/// filters it): the same rules, resolved here one component at a time on
+/// descriptors we hold, each opened without following a symlink. A symlink
+/// is refused with `no_symlinks`; otherwise its target is read and resolved
+/// the same way: an absolute target, or `..` above `root`, escapes (as
+/// RESOLVE_BENEATH refuses them).
+fn open_beneath_by_hand(
+    root: &File,
+    relative: &Path,
+    no_symlinks: bool,
+) -> Result<(File, u64), HashError> {
+    use std::ffi::OsString;
+    // The folders from `root` down to where the walk is; `..` pops one.
+    let mut dirs: Vec<File> = vec![root.try_clone().map_err(|e| HashError::Io(e.to_string()))?];
+    // Components still to walk, the next one last.
+    let mut todo: Vec<OsString> = relative.iter().rev().map(OsString::from).collect();
+    let mut links = 0;
+    while let Some(part) = todo.pop() {
+        let last = todo.is_empty();
+        if part == "." || part.is_empty() {
+            if last {
+                return Err(HashError::NotRegularFile);
+            }
+            continue;
         }
+        if part == ".." {
+            if dirs.len() == 1 {
+                return Err(HashError::Escapes);
+            }
+            dirs.pop();
+            if last {
+                return Err(HashError::NotRegularFile);
+            }
+            continue;
+        }
+        let dir = dirs.last().expect("root stays");
         let c_part = CString::new(part.as_bytes())
             .map_err(|_| HashError::Io("the path contains a NUL byte".into()))?;
+        if is_symlink_at(dir, &c_part) {
+            if no_symlinks {
+                return Err(HashError::Symlink);
+            }
+            links += 1;
+            if links > MAX_SYMLINKS {
+                return Err(HashError::Io("too many levels of symbolic links".into()));
+            }
+            let target = read_link_at(dir, &c_part)?;
+            if target.as_bytes().first() == Some(&b'/') {
+                return Err(HashError::Escapes);
+            }
+            todo.extend(Path::new(&target).iter().rev().map(OsString::from));
+            continue;
+        }
         let flags = OPEN_FLAGS | libc::O_NOFOLLOW | if last { 0 } else { libc::O_DIRECTORY };
         // SAFETY: a NUL-terminated name relative to a descriptor we own.
         let fd = unsafe { libc::openat(dir.as_raw_fd(), c_part.as_ptr(), flags) };
         if fd < 0 {
             let e = std::io::Error::last_os_error();
             return Err(match e.raw_os_error() {
+                // Swapped for a symlink since the check above: never followed.
                 Some(libc::ELOOP) => HashError::Symlink,
                 Some(libc::ENOTDIR) => HashError::NotRegularFile,
                 _ => io_error(e),
             });
         }
         // SAFETY: the kernel just returned this descriptor to us alone.
-        dir = unsafe { File::from_raw_fd(fd) };
+        let opened = unsafe { File::from_raw_fd(fd) };
+        if last {
+            return regular_handle(opened);
+        }
+        dirs.push(opened);
     }
-    regular_handle(dir)
+    Err(HashError::NotRegularFile)
+}
+
+fn is_symlink_at(dir: &File, name: &CString) -> bool {
+    // SAFETY: stat is plain data; a NUL-terminated name relative to our descriptor.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    let rc = unsafe {
+        libc::fstatat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            &mut st,
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    rc == 0 && st.st_mode & libc::S_IFMT == libc::S_IFLNK
+}
+
+fn read_link_at(dir: &File, name: &CString) -> Result<std::ffi::OsString, HashError> {
+    let mut buf = vec![0u8; libc::PATH_MAX as usize];
+    // SAFETY: the buffer is writable for its length; the name is NUL-terminated.
+    let n = unsafe {
+        libc::readlinkat(
+            dir.as_raw_fd(),
+            name.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            buf.len(),
+        )
+    };
+    if n < 0 {
+        return Err(io_error(std::io::Error::last_os_error()));
+    }
+    buf.truncate(n as usize);
+    Ok(std::ffi::OsString::from_vec(buf))
 }
 
 /// Hex SHA-256 of everything `file` still holds, read in `buf`-sized pieces.
@@ -281,6 +362,64 @@ pub fn default_threads() -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The resolver used where openat2 is missing gives what openat2 gives
+    /// (checked against the kernel where it has openat2; under qemu-user,
+    /// which lacks it, against the same table).
+    #[test]
+    fn resolving_by_hand_agrees_with_openat2() {
+        use std::os::unix::fs::symlink;
+        let tmp = tempfile::tempdir().unwrap();
+        let outside = tmp.path().join("outside");
+        std::fs::write(&outside, b"secret").unwrap();
+        let root = tmp.path().join("root");
+        std::fs::create_dir_all(root.join("real/deep")).unwrap();
+        std::fs::write(root.join("real/deep/bin"), b"binary").unwrap();
+        symlink("real", root.join("dirlink")).unwrap();
+        symlink("real/deep/bin", root.join("filelink")).unwrap();
+        symlink("filelink", root.join("chain")).unwrap();
+        symlink("../outside", root.join("escape")).unwrap();
+        symlink(&outside, root.join("absolute")).unwrap();
+        symlink("loop", root.join("loop")).unwrap();
+        std::fs::create_dir(root.join("sub")).unwrap();
+        symlink("../real/deep/bin", root.join("sub/up")).unwrap();
+        let dir = File::open(&root).unwrap();
+        let kind = |r: Result<(File, u64), HashError>| match r {
+            Ok((mut f, len)) => {
+                let mut text = String::new();
+                f.read_to_string(&mut text).unwrap();
+                format!("ok {len} {text}")
+            }
+            Err(HashError::Io(_)) => "io".to_owned(),
+            Err(e) => format!("{e:?}"),
+        };
+        let table = [
+            ("real/deep/bin", false, "ok 6 binary"),
+            ("dirlink/deep/bin", false, "ok 6 binary"),
+            ("dirlink/deep/bin", true, "Symlink"),
+            ("filelink", false, "ok 6 binary"),
+            ("chain", false, "ok 6 binary"),
+            ("chain", true, "Symlink"),
+            ("sub/up", false, "ok 6 binary"),
+            ("escape", false, "Escapes"),
+            ("absolute", false, "Escapes"),
+            ("loop", false, "io"),
+            ("real/deep", false, "NotRegularFile"),
+            ("missing", false, "Missing"),
+        ];
+        for (path, no_symlinks, expected) in table {
+            let by_hand = kind(open_beneath_by_hand(&dir, Path::new(path), no_symlinks));
+            assert_eq!(
+                by_hand, expected,
+                "by hand: {path} (no_symlinks {no_symlinks})"
+            );
+            let kernel = kind(open_beneath(&dir, Path::new(path), no_symlinks));
+            assert_eq!(
+                kernel, expected,
+                "open_beneath: {path} (no_symlinks {no_symlinks})"
+            );
+        }
+    }
 
     #[test]
     fn known_digests_and_streaming_across_read_boundaries() {
