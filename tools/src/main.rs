@@ -79,7 +79,8 @@ fn main() {
             // Errors quote manifests, file names and attestations: untrusted text.
             eprintln!(
                 "repro: {}",
-                repro::style::escape_untrusted(&format!("{e:#}"))
+                // A tool's own trailing newline (cargo's) is not part of the message.
+                repro::style::escape_untrusted(format!("{e:#}").trim_end())
             );
             code
         }

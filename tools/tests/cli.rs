@@ -126,3 +126,40 @@ fn completions_and_the_man_page_are_generated_from_the_command_line() {
         "the man page has the description"
     );
 }
+
+#[test]
+fn every_page_the_man_page_refers_to_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("man1");
+    let r = run(repro().arg("man").arg("--out-dir").arg(&out));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let top = std::fs::read_to_string(out.join("repro.1")).unwrap();
+    for sub in SUBCOMMANDS {
+        assert!(
+            top.contains(&format!("repro\\-{sub}(1)")),
+            "repro.1 refers to repro-{sub}(1)"
+        );
+        let page = std::fs::read_to_string(out.join(format!("repro-{sub}.1")))
+            .unwrap_or_else(|e| panic!("repro-{sub}.1: {e}"));
+        assert!(page.contains(".TH repro-"), "{sub}");
+    }
+    let build = std::fs::read_to_string(out.join("repro-build.1")).unwrap();
+    assert!(
+        build.contains("test\\-reproduce"),
+        "the build page lists its options"
+    );
+}
+
+#[test]
+fn an_error_quoting_a_tools_output_ends_without_an_escaped_newline() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("empty")).unwrap();
+    let r = run(repro().args(["portable", "empty"]).current_dir(dir.path()));
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(!r.stderr.contains("\\n"), "{:?}", r.stderr);
+    assert!(
+        r.stderr.ends_with('\n') && !r.stderr.ends_with("\n\n"),
+        "{:?}",
+        r.stderr
+    );
+}

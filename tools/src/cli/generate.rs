@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
 use clap_complete::Shell;
 
 use crate::Verdict;
@@ -21,9 +21,16 @@ pub struct CompletionsArgs {
     pub shell: Shell,
 }
 
-/// Print repro's man page (roff), e.g. `repro man > ~/.local/share/man/man1/repro.1`.
+/// Print repro's man page (roff), or write every page: repro(1) and one per subcommand.
+///
+/// `repro man > repro.1` prints the top page; `repro man --out-dir ~/.local/share/man/man1`
+/// writes repro.1 and repro-build.1, repro-compare.1, ... (the pages repro.1 refers to).
 #[derive(Debug, clap::Args)]
-pub struct ManArgs {}
+pub struct ManArgs {
+    /// Write repro.1 and a page per subcommand into this folder instead.
+    #[arg(long, value_name = "DIR")]
+    pub out_dir: Option<std::path::PathBuf>,
+}
 
 pub fn completions(
     args: &CompletionsArgs,
@@ -35,8 +42,21 @@ pub fn completions(
     Ok(Verdict::Passed)
 }
 
-pub fn man(_: &ManArgs, cli: clap::Command, out: &mut dyn Write) -> Result<Verdict> {
-    super::tolerate_broken_pipe(clap_mangen::Man::new(cli).render(out))?;
+pub fn man(args: &ManArgs, cli: clap::Command, out: &mut dyn Write) -> Result<Verdict> {
+    let Some(dir) = &args.out_dir else {
+        super::tolerate_broken_pipe(clap_mangen::Man::new(cli).render(out))?;
+        return Ok(Verdict::Passed);
+    };
+    std::fs::create_dir_all(dir)
+        .with_context(|| format!("{}: cannot create the folder", dir.display()))?;
+    // clap_mangen names the pages as repro.1 refers to them: repro-<subcommand>.1.
+    clap_mangen::generate_to(cli, dir)
+        .with_context(|| format!("{}: cannot write the man pages", dir.display()))?;
+    writeln!(
+        out,
+        "wrote repro.1 and a page per subcommand to {}",
+        crate::style::escape_untrusted(&dir.display().to_string())
+    )?;
     Ok(Verdict::Passed)
 }
 
