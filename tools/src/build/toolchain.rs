@@ -330,8 +330,9 @@ pub fn is_inherited_build_variable(name: &str) -> bool {
     const TOOLS: [&str; 8] = [
         "CC", "CXX", "AR", "CFLAGS", "CXXFLAGS", "CPPFLAGS", "ARFLAGS", "LDFLAGS",
     ];
-    const EXACT: [&str; 10] = [
+    const EXACT: [&str; 11] = [
         "RUSTC",
+        "RUSTDOC",
         "RUSTC_WRAPPER",
         "RUSTC_WORKSPACE_WRAPPER",
         "RUSTC_LINKER",
@@ -373,6 +374,11 @@ pub fn toolchain_env(toolchain: &TripleToolchain) -> BTreeMap<String, OsString> 
         "RUSTC".into(),
         toolchain.compiler.rustc.clone().into_os_string(),
     );
+    // Doc tests (`cargo test`) for the triple need the same toolchain's rustdoc.
+    let rustdoc = toolchain.compiler.rustc.with_file_name("rustdoc");
+    if rustdoc.is_file() {
+        env.insert("RUSTDOC".into(), rustdoc.into_os_string());
+    }
     if let Some(prefix) = &toolchain.cross_prefix {
         // The target's tools, and the build machine's (for build scripts and
         // proc macros), each under its triple's name and its role's.
@@ -450,7 +456,7 @@ mod tests {
         TripleToolchain {
             triple: triple.into(),
             compiler: Compiler {
-                rustc: "/usr/bin/rustc".into(),
+                rustc: "/nonexistent/bin/rustc".into(),
                 origin: Origin::Fallback,
                 version_verbose: "rustc 1.96.0 (ac68faa20 2026-05-25)\nhost: x86_64-unknown-linux-gnu\nrelease: 1.96.0\n".into(),
                 sysroot: "/usr".into(),
@@ -486,7 +492,7 @@ mod tests {
                 ("HOST_AR", "ar"),
                 ("HOST_CC", "cc"),
                 ("HOST_CXX", "c++"),
-                ("RUSTC", "/usr/bin/rustc"),
+                ("RUSTC", "/nonexistent/bin/rustc"),
                 ("TARGET_AR", "aarch64-linux-gnu-ar"),
                 ("TARGET_CC", "aarch64-linux-gnu-gcc"),
                 ("TARGET_CXX", "aarch64-linux-gnu-g++"),
@@ -494,6 +500,16 @@ mod tests {
         );
         let native = toolchain_env(&toolchain("x86_64-unknown-linux-gnu", None));
         assert_eq!(native.keys().collect::<Vec<_>>(), ["RUSTC"]);
+        // The compiler's own rustdoc, when it has one beside it.
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("rustc"), "").unwrap();
+        std::fs::write(dir.path().join("rustdoc"), "").unwrap();
+        let mut with_rustdoc = toolchain("x86_64-unknown-linux-gnu", None);
+        with_rustdoc.compiler.rustc = dir.path().join("rustc");
+        assert_eq!(
+            toolchain_env(&with_rustdoc).get("RUSTDOC"),
+            Some(&dir.path().join("rustdoc").into_os_string())
+        );
     }
 
     #[test]
