@@ -36,21 +36,15 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
     let progress = Progress::for_stderr(args.json);
     let report = compare::compare_showing(&args.a, &args.b, hashing::default_threads(), progress)?;
     let verdict = Verdict::from_passed(report.passed);
-    let diffoscope = args.explain_options.diffoscope();
     if args.json {
         let written = if args.explain {
-            let explanations = crate::explain::explain_report(
-                &report,
+            let document = super::explain::ExplainReport::new(
+                report,
                 &args.a,
                 &args.b,
-                diffoscope.as_ref(),
+                &args.explain_options,
                 progress,
-                &mut |_| Ok(()),
             )?;
-            let document = super::explain::ExplainReport {
-                report,
-                explanations,
-            };
             super::write_json(out, &document)
         } else {
             super::write_json(out, &report)
@@ -65,6 +59,7 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
         return Ok(verdict);
     }
     if args.explain {
+        let diffoscope = args.explain_options.diffoscope();
         let explained = crate::explain::explain_report(
             &report,
             &args.a,

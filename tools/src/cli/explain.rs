@@ -1,5 +1,5 @@
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::Result;
@@ -65,27 +65,42 @@ pub struct ExplainReport {
     pub explanations: Vec<Explanation>,
 }
 
-pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
-    let progress = Progress::for_stderr(args.json);
-    let report = compare::compare_showing(&args.a, &args.b, hashing::default_threads(), progress)?;
-    let verdict = Verdict::from_passed(report.passed);
-    let diffoscope = args.options.diffoscope();
-    if args.json {
+impl ExplainReport {
+    /// Explains every differing pair of `report`, printing nothing on the
+    /// way: the `--json` document of `explain` and `compare --explain`.
+    pub fn new(
+        report: Report,
+        a: &Path,
+        b: &Path,
+        options: &ExplainOptions,
+        progress: Progress,
+    ) -> Result<ExplainReport> {
+        let diffoscope = options.diffoscope();
         let explanations = explain::explain_report(
             &report,
-            &args.a,
-            &args.b,
+            a,
+            b,
             diffoscope.as_ref(),
             progress,
             &mut |_| Ok(()),
         )?;
-        let document = ExplainReport {
+        Ok(ExplainReport {
             report,
             explanations,
-        };
+        })
+    }
+}
+
+pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
+    let progress = Progress::for_stderr(args.json);
+    let report = compare::compare_showing(&args.a, &args.b, hashing::default_threads(), progress)?;
+    let verdict = Verdict::from_passed(report.passed);
+    if args.json {
+        let document = ExplainReport::new(report, &args.a, &args.b, &args.options, progress)?;
         super::tolerate_broken_pipe(super::write_json(out, &document))?;
         return Ok(verdict);
     }
+    let diffoscope = args.options.diffoscope();
     // Each pair's analysis is printed as soon as it is made, before diffoscope.
     let explained = explain::explain_report(
         &report,
