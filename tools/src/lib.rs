@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod matrix;
 pub mod portable;
 pub mod progress;
+pub mod rebuilderd;
 pub mod style;
 pub mod sums;
 pub mod write_manifest;

@@ -32,6 +32,15 @@ pub struct BuildInfo {
     /// Not in Secluso's schema; absent there, and `compare` then has nothing to check.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub build_modes: BTreeMap<String, String>,
+    /// The release's version (semver, the workspace's by default). Devices
+    /// compare it to refuse going backwards. Not in Secluso's schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// The git commit the sources came from (40 or 64 lowercase hex), which
+    /// rebuilders check out. Absent when the tree had uncommitted changes:
+    /// such a build cannot be rebuilt by anyone. Not in Secluso's schema.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_rev: Option<String>,
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]

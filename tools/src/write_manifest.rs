@@ -108,6 +108,8 @@ pub fn describe(workspace: &Workspace, dir: &Path, build: &BuildDescription) -> 
                 None => build_timestamp()?,
             },
             build_modes: build.build_modes.clone(),
+            version: None,
+            source_rev: None,
         },
         artifacts,
     };

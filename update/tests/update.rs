@@ -24,6 +24,8 @@ fn release(dir: &Path, content: &[u8], in_manifest: Option<String>, in_sums: Opt
             run_id: "1".into(),
             timestamp: "2026-01-01T00:00:00Z".into(),
             build_modes: Default::default(),
+            version: None,
+            source_rev: None,
         },
         artifacts: vec![Artifact {
             package: "reset".into(),
