@@ -38,6 +38,7 @@ enum Command {
     Sums(cli::sums::Args),
     Attest(cli::attest::Args),
     Verify(cli::verify::Args),
+    Rebuilderd(cli::rebuilderd::Args),
     Matrix(cli::matrix::Args),
     Portable(cli::portable::Args),
     Toolchain(cli::toolchain::Args),
@@ -65,6 +66,7 @@ fn main() {
         Command::Portable(a) => cli::portable::run(a, &style, &mut out),
         Command::Toolchain(a) => cli::toolchain::run(a, &mut out),
         Command::Verify(a) => cli::verify::run(a, &style, &mut out),
+        Command::Rebuilderd(a) => cli::rebuilderd::run(a, &style, &mut out),
         Command::Completions(a) => cli::generate::completions(a, Cli::command(), &mut out),
         Command::Man(a) => cli::generate::man(a, Cli::command(), &mut out),
     };

@@ -9,6 +9,7 @@ pub mod generate;
 pub mod manifest;
 pub mod matrix;
 pub mod portable;
+pub mod rebuilderd;
 pub mod sums;
 pub mod toolchain;
 pub mod verify;
