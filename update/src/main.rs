@@ -21,6 +21,7 @@ use repro::compare::BuildFolder;
 use repro::hashing::{HashError, read_regular, sha256_bytes, sha256_file};
 use repro::manifest::{MANIFEST_FILE, MANIFEST_LIMIT, Manifest};
 use repro::rebuilderd::confirm::check_release;
+use repro::rebuilderd::input::rebuildable;
 use repro::rebuilderd::trust::TrustConfig;
 use repro::style::escape_untrusted;
 
@@ -43,8 +44,9 @@ use update::sums::{Listed, listed_sum};
 ///
 /// Exit codes: 0 installed (or already current, or rolled back); 1 refused
 /// because a check failed (fewer than k rebuilders confirm the binary, one
-/// disagrees, the release is older than the installed one or has no
-/// version, a hash did not match, or the manifest or SHA256SUMS does not
+/// disagrees, the release is older than the installed one, has the same
+/// version with other bytes, or names no version or source revision, a hash
+/// did not match, or the manifest or SHA256SUMS does not
 /// vouch for the binary), and nothing was changed; 2 unusable input or error
 /// (no SHA256SUMS or manifest.json, a missing or invalid rebuilders file, a
 /// hostile folder, no such binary in the release, a failed write).
@@ -150,8 +152,10 @@ fn hash_in_sums(release: &Path, bin_path: &str) -> Result<String> {
     }
 }
 
-/// The release's manifest.json, read once: the bytes (recorded by hash and
-/// shown to the rebuilders' links as their material) and what they say.
+/// The release's manifest.json bytes, which the rest of the run judges by:
+/// the links' material is rendered from them and the record keeps their
+/// hash. BuildFolder read the file first, so these bytes must say the same,
+/// or the folder changed under us.
 fn manifest_bytes(folder: &BuildFolder) -> Result<Vec<u8>> {
     let path = folder.shown.join(MANIFEST_FILE);
     let bytes = read_regular(&path, MANIFEST_LIMIT).map_err(|e| {
@@ -249,6 +253,9 @@ fn update(cli: &Cli, release: &Path, out: &mut dyn Write) -> Result<()> {
     };
     let in_sums = hash_in_sums(release, bin_path)?;
     let version = release_version(&folder.manifest)?;
+    // Without a source revision no rebuilder can have rebuilt it.
+    rebuildable(&folder.manifest, &cli.triple).map_err(|e| refused(format!("{e:#}")))?;
+    let source_rev = folder.manifest.build.source_rev.clone().unwrap_or_default();
     let attestations = cli
         .attestations
         .clone()
@@ -336,7 +343,7 @@ fn update(cli: &Cli, release: &Path, out: &mut dyn Write) -> Result<()> {
         bin_path: bin_path.clone(),
         version: version.to_string(),
         sha256: staged.hash.clone(),
-        source_rev: folder.manifest.build.source_rev.clone().unwrap_or_default(),
+        source_rev,
         manifest_sha256: sha256_bytes(&manifest_bytes),
         k: trust.k,
         confirmed_by: agreement.agreed.clone(),

@@ -298,6 +298,25 @@ fn a_release_without_a_version_is_refused_with_the_fix() {
     );
     release(&d.join("rel"), b"version 2", Some("two"), None, None);
     refused(d, &INSTALL, &["build.version `two` is not semver"]);
+    // A version but no source revision: nobody can have rebuilt it.
+    release(&d.join("rel"), b"version 2", Some("2.0.0"), None, None);
+    let path = d.join("rel/manifest.json");
+    let mut manifest: serde_json::Value =
+        serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+    manifest["build"]
+        .as_object_mut()
+        .unwrap()
+        .remove("source_rev")
+        .unwrap();
+    fs::write(&path, serde_json::to_vec(&manifest).unwrap()).unwrap();
+    refused(
+        d,
+        &INSTALL,
+        &[
+            "no source revision (build.source_rev)",
+            "commit, then build the release again",
+        ],
+    );
 }
 
 #[test]
