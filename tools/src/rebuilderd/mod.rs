@@ -6,7 +6,6 @@
 //! rebuilderd itself (daemon, workers, rebuildctl) is the engine: nothing
 //! here schedules, queues or stores jobs.
 
-pub mod confirm;
 pub mod input;
 pub mod trust;
 
