@@ -288,7 +288,7 @@ fn update(cli: &Cli, release: &Path, out: &mut dyn Write) -> Result<()> {
             "the rebuilders' links were judged for other binaries than {bin_path}; this is a bug in camhub-update"
         );
     };
-    if let Some(why) = rebuilders::why_not(agreement, &report.links, trust.k) {
+    if let Some(why) = rebuilders::why_not(agreement, &report.links, &attestations, trust.k) {
         return Err(refused(why));
     }
     if agreement.sha256 != staged.hash {

@@ -3,6 +3,8 @@
 //! code `repro verify` runs); this module only turns a failed one into the
 //! refusal people read.
 
+use std::path::Path;
+
 use repro::attest::{ArtifactAgreement, AttestationResult, AttestationStatus};
 use repro::rebuilderd::{BAD_SUFFIX, LINK_SUFFIX};
 
@@ -11,12 +13,14 @@ const SHOWN_UNCOUNTED: usize = 4;
 
 /// Why `agreement` does not let the binary in, or `None` when it does.
 /// `links` are the library's per-file results, for naming files that were
-/// present but did not count.
+/// present but did not count; their paths are under `attestations`.
 pub fn why_not(
     agreement: &ArtifactAgreement,
     links: &[AttestationResult],
+    attestations: &Path,
     k: usize,
 ) -> Option<String> {
+    let file = |rel: &str| attestations.join(rel).display().to_string();
     if agreement.passed {
         return None;
     }
@@ -34,11 +38,13 @@ pub fn why_not(
     }
     for d in &agreement.disagreed {
         parts.push(if d.sha256 == "BAD" {
-            format!("{}: BAD ({})", d.principal, d.file)
+            format!("{}: BAD ({})", d.principal, file(&d.file))
         } else {
             format!(
                 "{} rebuilt it and got other bytes (sha256 {}, {})",
-                d.principal, d.sha256, d.file
+                d.principal,
+                d.sha256,
+                file(&d.file)
             )
         });
     }
@@ -59,7 +65,7 @@ pub fn why_not(
                 .iter()
                 .any(|suffix| l.file.ends_with(&format!("/{bin}{suffix}")))
         })
-        .map(|l| format!("{} ({}: {})", l.file, l.status.word(), l.detail))
+        .map(|l| format!("{} ({}: {})", file(&l.file), l.status.word(), l.detail))
         .collect();
     if !uncounted.is_empty() {
         let more = uncounted.len().saturating_sub(SHOWN_UNCOUNTED);
@@ -95,7 +101,7 @@ mod tests {
                 .map(|(who, sha)| Disagreement {
                     principal: who.to_string(),
                     sha256: sha.to_string(),
-                    file: format!("a/rebuilderd/{who}/x86_64-unknown-linux-gnu/camhub-ip.link"),
+                    file: format!("rebuilderd/{who}/x86_64-unknown-linux-gnu/camhub-ip.link"),
                 })
                 .collect(),
             missing: missing.iter().map(|s| s.to_string()).collect(),
@@ -105,23 +111,41 @@ mod tests {
 
     #[test]
     fn says_how_many_who_and_how() {
-        let too_few = why_not(&agreement(&["alice"], &["bob"], &[]), &[], 2).unwrap();
+        let too_few = why_not(
+            &agreement(&["alice"], &["bob"], &[]),
+            &[],
+            Path::new("a"),
+            2,
+        )
+        .unwrap();
         assert_eq!(
             too_few,
             "x86_64-unknown-linux-gnu/camhub-ip is not confirmed by the trusted rebuilders: 2 needed, 1 confirmed (alice); missing: bob"
         );
-        let other = why_not(&agreement(&["alice"], &[], &[("bob", "cd")]), &[], 2).unwrap();
+        let other = why_not(
+            &agreement(&["alice"], &[], &[("bob", "cd")]),
+            &[],
+            Path::new("a"),
+            2,
+        )
+        .unwrap();
         assert!(
             other.ends_with("2 needed, 1 confirmed (alice); bob rebuilt it and got other bytes (sha256 cd, a/rebuilderd/bob/x86_64-unknown-linux-gnu/camhub-ip.link)"),
             "{other}"
         );
-        let bad = why_not(&agreement(&[], &["alice"], &[("bob", "BAD")]), &[], 1).unwrap();
+        let bad = why_not(
+            &agreement(&[], &["alice"], &[("bob", "BAD")]),
+            &[],
+            Path::new("a"),
+            1,
+        )
+        .unwrap();
         assert!(
             bad.ends_with("1 needed, 0 confirmed; missing: alice; bob: BAD (a/rebuilderd/bob/x86_64-unknown-linux-gnu/camhub-ip.link)"),
             "{bad}"
         );
         let mut passed = agreement(&["alice", "bob"], &[], &[]);
         passed.passed = true;
-        assert_eq!(why_not(&passed, &[], 2), None);
+        assert_eq!(why_not(&passed, &[], Path::new("a"), 2), None);
     }
 }

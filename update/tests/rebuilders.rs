@@ -108,7 +108,7 @@ fn a_bad_verdict_or_a_link_for_other_bytes_is_refused_naming_binary_and_instance
             &format!("{BIN_PATH} is not confirmed"),
             "1 confirmed (alice)",
             "bob: BAD (",
-            "bob/aarch64-unknown-linux-gnu/camhub-reset.bad.json)",
+            "bob: BAD (rel/attestations/rebuilderd/bob/aarch64-unknown-linux-gnu/camhub-reset.bad.json)",
         ],
     );
     fs::remove_file(
@@ -162,7 +162,13 @@ fn links_count_for_the_key_that_signed_them_and_for_this_release_only() {
         mallory.link(&rel, b"version 2"),
     )
     .unwrap();
-    refused(d, &INSTALL, &["1 confirmed (alice); missing: bob"]);
+    refused(
+        d,
+        &INSTALL,
+        &[
+            "1 confirmed (alice); missing: bob; not counted: rel/attestations/rebuilderd/bob/aarch64-unknown-linux-gnu/camhub-reset.link (UNTRUSTED",
+        ],
+    );
     // bob's own link, but for another release with the same binary (its
     // manifest differs in the version): its material is not this release.
     let other = d.join("other");
@@ -395,4 +401,34 @@ fn a_damaged_record_stops_the_update_naming_the_file() {
         listing(&d.join("bin")),
         ["camhub-reset", "camhub-reset.camhub-release.json"]
     );
+}
+
+/// What a kill between writing the record and renaming the binary leaves:
+/// the old binary under the new release's record. The record is the floor,
+/// so the old release is refused and the new one goes in again.
+#[test]
+fn a_record_ahead_of_the_binary_refuses_going_back_and_takes_the_recorded_release() {
+    let device = Device::new();
+    let d = device.path();
+    device.confirmed("rel-1", b"version 1", "1.0.0");
+    device.confirmed("rel-2", b"version 2", "2.0.0");
+    let (out, _) = installed(d, "rel-1");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let mut ahead = record(d).unwrap();
+    ahead.version = "2.0.0".into();
+    ahead.sha256 = sha256_bytes(b"version 2");
+    fs::write(
+        d.join("bin/camhub-reset.camhub-release.json"),
+        ahead.to_bytes(),
+    )
+    .unwrap();
+    refused(
+        d,
+        &["--release", "rel-1", "--install", "bin/camhub-reset"],
+        &["older than 2.0.0"],
+    );
+    let (out, now) = installed(d, "rel-2");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(now, b"version 2");
+    assert_eq!(record(d).unwrap().sha256, sha256_bytes(b"version 2"));
 }
