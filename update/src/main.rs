@@ -264,6 +264,12 @@ fn update(cli: &Cli, release: &Path, out: &mut dyn Write) -> Result<()> {
     let target = Target::open(&cli.install, out)?;
     // Read under the folder's lock: no other run changes it until we are done.
     let recorded = InstalledRelease::load(&target.state)?;
+    // Its exact bytes, put back if the binary cannot be renamed after all.
+    let previous = match read_regular(&target.state, state::STATE_LIMIT) {
+        Ok(bytes) => Some(bytes),
+        Err(HashError::Missing) => None,
+        Err(e) => bail!("{}: {e}", shown(&target.state)),
+    };
     // What is installed is what was hashed and judged: the copy beside the
     // binary, hashed while it was written.
     let staged = target.stage(&mut source)?;
@@ -354,7 +360,6 @@ fn update(cli: &Cli, release: &Path, out: &mut dyn Write) -> Result<()> {
     // new one again. The other order could leave the new binary under the
     // old record, and a later run would take the old release back as "not
     // older". If the binary cannot be renamed, the old record is put back.
-    let previous = read_regular(&target.state, state::STATE_LIMIT).ok();
     target.record(&record.to_bytes())?;
     let sha = staged.hash.clone();
     let kept = match target.install(staged) {
@@ -398,6 +403,17 @@ fn rollback(install: &Path, out: &mut dyn Write) -> Result<()> {
         shown(&target.path),
         shown(&target.old)
     )?;
+    // The swap is the operator's own step and leaves the record alone: it
+    // stays the floor that releases are compared with.
+    if let Ok(Some(recorded)) = InstalledRelease::load(&target.state) {
+        writeln!(
+            out,
+            "{} still records {} {}: later updates are compared with that version",
+            shown(&target.state),
+            escape_untrusted(&recorded.bin),
+            escape_untrusted(&recorded.version)
+        )?;
+    }
     Ok(())
 }
 

@@ -67,6 +67,13 @@ fn installs_a_verified_binary_and_keeps_the_old_one_for_rollback() {
         b"version 2"
     );
     // The record stays: it is the floor later updates are compared with.
+    assert!(
+        common::stdout(&out).ends_with(
+            "bin/camhub-reset.camhub-release.json still records camhub-reset 2.0.0: later updates are compared with that version\n"
+        ),
+        "{}",
+        common::stdout(&out)
+    );
     assert_eq!(
         listing(&d.join("bin")),
         [
