@@ -269,6 +269,12 @@ pub enum AttestationFormat {
     Sshsig,
     /// `<name>.intoto.jsonl`.
     Dsse,
+    /// `rebuilderd/<instance>/<triple>/<bin>.link`: a rebuilderd instance's
+    /// signed in-toto link (see [`crate::rebuilderd::link`]).
+    RebuilderdLink,
+    /// `rebuilderd/<instance>/<triple>/<bin>.bad.json`: an instance's BAD
+    /// verdict, unsigned: it can only make a release fail.
+    RebuilderdVerdict,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -455,15 +461,25 @@ fn check_one(
     signers: &[AllowedSigner],
 ) -> Checked<(String, Statement)> {
     use AttestationStatus::*;
-    let limit = match format {
-        AttestationFormat::Sshsig => STATEMENT_LIMIT,
-        AttestationFormat::Dsse => ENVELOPE_LIMIT,
+    let sshsig = match format {
+        AttestationFormat::Sshsig => true,
+        AttestationFormat::Dsse => false,
+        // Only crate::rebuilderd::confirm reads these.
+        AttestationFormat::RebuilderdLink | AttestationFormat::RebuilderdVerdict => {
+            return Err((Malformed, "not an SSH or DSSE attestation".to_owned()));
+        }
+    };
+    let limit = if sshsig {
+        STATEMENT_LIMIT
+    } else {
+        ENVELOPE_LIMIT
     };
     let bytes =
         hashing::read_regular(path, limit).map_err(|e| (Malformed, format!("cannot read: {e}")))?;
-    let (principal, signed) = match format {
-        AttestationFormat::Sshsig => check_sshsig(path, bytes, signers)?,
-        AttestationFormat::Dsse => check_dsse(&bytes, signers)?,
+    let (principal, signed) = if sshsig {
+        check_sshsig(path, bytes, signers)?
+    } else {
+        check_dsse(&bytes, signers)?
     };
     Ok((principal, parse_statement(&signed)?))
 }

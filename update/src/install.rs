@@ -10,7 +10,14 @@
 //! - `.camhub-update-prev.<bin>`: the binary being displaced, hard-linked
 //!   before the swap. Still the installed file: removed. Otherwise the swap
 //!   happened and only the move to `<bin>.old` is missing: moved there.
+//! - `.camhub-update-state.<bin>`: a record of the installed release not yet
+//!   renamed into place; removed (the record it would have replaced stands).
+//! - `.camhub-update-release.<bin>/`: the private copy of the release that
+//!   the rebuilders' links were checked against; removed.
 //! - anything else with the prefix (temporary folders of older versions): removed.
+//!
+//! The record of the installed release, `<bin>.camhub-release.json`
+//! (crate::state), sits beside the binary too but outside the prefix.
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, ErrorKind, Read, Write};
@@ -25,6 +32,8 @@ use sha2::{Digest, Sha256};
 const PREFIX: &str = ".camhub-update-";
 const STAGED: &str = ".camhub-update-new.";
 const DISPLACED: &str = ".camhub-update-prev.";
+const STATE_TMP: &str = ".camhub-update-state.";
+const SNAPSHOT: &str = ".camhub-update-release.";
 
 /// A path made safe to print.
 pub fn shown(path: &Path) -> String {
@@ -36,8 +45,12 @@ pub struct Target {
     /// The binary itself: `--install`, or what it links to.
     pub path: PathBuf,
     pub old: PathBuf,
+    /// The record of what is installed ([`update::state`]).
+    pub state: PathBuf,
     staged: PathBuf,
     displaced: PathBuf,
+    state_tmp: PathBuf,
+    snapshot: PathBuf,
     dir: PathBuf,
     /// Held for the life of the target: no two updates work in one folder at once.
     _lock: File,
@@ -82,8 +95,11 @@ impl Target {
         let lock = lock_dir(&dir)?;
         let target = Target {
             old: with_suffix(&path, ".old"),
+            state: update::state::path_for(&path),
             staged: dir.join(format!("{STAGED}{name}")),
             displaced: dir.join(format!("{DISPLACED}{name}")),
+            state_tmp: dir.join(format!("{STATE_TMP}{name}")),
+            snapshot: dir.join(format!("{SNAPSHOT}{name}")),
             path,
             dir,
             _lock: lock,
@@ -171,8 +187,81 @@ impl Target {
         Ok(staged)
     }
 
-    /// Moves the staged binary into place; the binary it replaces becomes
-    /// `<bin>.old`. Returns whether there was one.
+    /// A private copy of the release for judging the rebuilders' links: its
+    /// manifest.json is `manifest` (the bytes this run parsed) and its
+    /// `bin_path` is a hard link to the staged copy, so the verdict is about
+    /// exactly what gets installed, however the release folder changes
+    /// meanwhile. Removed when dropped.
+    pub fn snapshot(
+        &self,
+        manifest: &[u8],
+        bin_path: &str,
+        staged: &Staged<'_>,
+    ) -> Result<Snapshot> {
+        let snapshot = Snapshot {
+            path: self.snapshot.clone(),
+        };
+        let binary = snapshot.path.join(bin_path);
+        fs::create_dir(&snapshot.path)
+            .and_then(|()| fs::write(snapshot.path.join("manifest.json"), manifest))
+            .and_then(|()| fs::create_dir_all(binary.parent().unwrap_or(&snapshot.path)))
+            .and_then(|()| fs::hard_link(staged.path, &binary))
+            .with_context(|| format!("{}: cannot create", shown(&snapshot.path)))?;
+        Ok(snapshot)
+    }
+
+    /// Replaces the record of the installed release with `bytes`: a
+    /// temporary file, synced, renamed over the record, and the folder
+    /// synced, so a reader (or a crash) sees the old record or the new one,
+    /// and the new one is on disk before anything renames the binary.
+    pub fn record(&self, bytes: &[u8]) -> Result<()> {
+        let written = OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .mode(0o644)
+            .open(&self.state_tmp)
+            .and_then(|mut file| {
+                file.write_all(bytes)?;
+                file.sync_all()
+            });
+        if let Err(e) = written {
+            let _ = fs::remove_file(&self.state_tmp);
+            return Err(e).with_context(|| format!("{}: cannot write", shown(&self.state_tmp)));
+        }
+        if let Err(e) = fs::rename(&self.state_tmp, &self.state) {
+            let _ = fs::remove_file(&self.state_tmp);
+            return Err(e).with_context(|| {
+                format!(
+                    "{}: cannot record the release (nothing was installed)",
+                    shown(&self.state)
+                )
+            });
+        }
+        File::open(&self.dir)
+            .and_then(|dir| dir.sync_all())
+            .with_context(|| format!("{}: cannot sync the folder", shown(&self.dir)))
+    }
+
+    /// Puts back the record `previous` (or none) after the binary could not
+    /// be installed, so the record names what is installed. Best effort: if
+    /// this fails too, the record names the newer release, which only makes
+    /// the next run stricter.
+    pub fn restore_record(&self, previous: Option<&[u8]>) {
+        match previous {
+            Some(bytes) => {
+                let _ = self.record(bytes);
+            }
+            None => {
+                let _ = fs::remove_file(&self.state);
+                self.sync_dir();
+            }
+        }
+    }
+
+    /// Moves the staged binary into place. Returns whether it replaced one,
+    /// which the caller then keeps as `<bin>.old` with [`Target::keep_displaced`];
+    /// an error means the installed binary is unchanged.
     pub fn install(&self, mut staged: Staged<'_>) -> Result<bool> {
         let kept = fs::symlink_metadata(&self.path).is_ok();
         if kept {
@@ -198,9 +287,6 @@ impl Target {
         }
         staged.installed = true;
         self.sync_dir();
-        if kept {
-            self.keep_displaced()?;
-        }
         Ok(kept)
     }
 
@@ -245,7 +331,7 @@ impl Target {
     /// The last step of a swap: the displaced binary becomes `<bin>.old`. On
     /// failure it stays where it is (it may be the only copy), and the next
     /// run finishes the move.
-    fn keep_displaced(&self) -> Result<()> {
+    pub fn keep_displaced(&self) -> Result<()> {
         fs::rename(&self.displaced, &self.old).with_context(|| {
             format!(
                 "{}: cannot keep the replaced binary there; it is at {}, and the next run of camhub-update moves it",
@@ -278,6 +364,17 @@ impl Drop for Staged<'_> {
         if !self.installed {
             let _ = fs::remove_file(self.path);
         }
+    }
+}
+
+/// The private copy of a release that [`Target::snapshot`] made.
+pub struct Snapshot {
+    pub path: PathBuf,
+}
+
+impl Drop for Snapshot {
+    fn drop(&mut self) {
+        let _ = fs::remove_dir_all(&self.path);
     }
 }
 

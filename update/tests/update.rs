@@ -1,5 +1,8 @@
 //! The updater against release folders built in the test: it installs only
-//! what both the manifest and SHA256SUMS vouch for.
+//! what the manifest, SHA256SUMS and k trusted rebuilders all vouch for, and
+//! every step, a failure or a kill between any two, keeps a working binary.
+//! The rebuilders' side (refusals, rollback rule, record) is in
+//! tests/rebuilders.rs.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -7,71 +10,18 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 use repro::hashing::sha256_bytes;
-use repro::manifest::{Artifact, BuildInfo, Manifest};
 
-const TRIPLE: &str = "aarch64-unknown-linux-gnu";
-
-/// A release holding camhub-reset with `content`; manifest and SHA256SUMS
-/// record `listed` (the content's hash unless a test lies).
-fn release(dir: &Path, content: &[u8], in_manifest: Option<String>, in_sums: Option<String>) {
-    fs::create_dir_all(dir.join(TRIPLE)).unwrap();
-    fs::write(dir.join(TRIPLE).join("camhub-reset"), content).unwrap();
-    let hash = sha256_bytes(content);
-    let manifest = Manifest {
-        build: BuildInfo {
-            target: "raspberry".into(),
-            profile: "all".into(),
-            run_id: "1".into(),
-            timestamp: "2026-01-01T00:00:00Z".into(),
-            build_modes: Default::default(),
-            version: None,
-            source_rev: None,
-        },
-        artifacts: vec![Artifact {
-            package: "reset".into(),
-            target: TRIPLE.into(),
-            bin: "camhub-reset".into(),
-            bin_path: format!("{TRIPLE}/camhub-reset"),
-            sha256: Some(in_manifest.unwrap_or_else(|| hash.clone())),
-            crate_name: "reset".into(),
-            version: "0.1.0".into(),
-            crate_lock_sha256: "l".into(),
-            rust_digest: "d".into(),
-        }],
-    };
-    fs::write(dir.join("manifest.json"), manifest.to_canonical_json()).unwrap();
-    fs::write(
-        dir.join("SHA256SUMS"),
-        format!("{}  {TRIPLE}/camhub-reset\n", in_sums.unwrap_or(hash)),
-    )
-    .unwrap();
-}
-
-fn update(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_update"))
-        .args(args)
-        .args(["--triple", TRIPLE])
-        .current_dir(dir)
-        .output()
-        .unwrap()
-}
-
-fn installed(dir: &Path) -> (Output, Vec<u8>) {
-    let out = update(&["--release", "rel", "--install", "bin/camhub-reset"], dir);
-    (
-        out,
-        fs::read(dir.join("bin/camhub-reset")).unwrap_or_default(),
-    )
-}
+#[allow(dead_code)]
+mod common;
+use common::{Device, EXE, TRIPLE, installed, listing, release, update};
 
 #[test]
 fn installs_a_verified_binary_and_keeps_the_old_one_for_rollback() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    fs::create_dir(d.join("bin")).unwrap();
+    let device = Device::new();
+    let d = device.path();
     fs::write(d.join("bin/camhub-reset"), b"version 1").unwrap();
-    release(&d.join("rel"), b"version 2", None, None);
-    let (out, now) = installed(d);
+    device.confirmed("rel", b"version 2", "2.0.0");
+    let (out, now) = installed(d, "rel");
     assert_eq!(
         out.status.code(),
         Some(0),
@@ -94,15 +44,19 @@ fn installs_a_verified_binary_and_keeps_the_old_one_for_rollback() {
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
         format!(
-            "installed camhub-reset {} at bin/camhub-reset\nthe previous binary is kept at bin/camhub-reset.old\n",
+            "installed camhub-reset 2.0.0 {} at bin/camhub-reset, confirmed by alice, bob (k = 2)\n\
+             recorded in bin/camhub-reset.camhub-release.json\n\
+             the previous binary is kept at bin/camhub-reset.old\n",
             sha256_bytes(b"version 2")
         )
     );
-    let (out, _) = installed(d);
-    assert!(
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .contains("is already camhub-reset")
+    let (out, _) = installed(d, "rel");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        format!(
+            "bin/camhub-reset is already camhub-reset 2.0.0 {}\n",
+            sha256_bytes(b"version 2")
+        )
     );
 
     let out = update(&["--rollback", "--install", "bin/camhub-reset"], d);
@@ -112,11 +66,27 @@ fn installs_a_verified_binary_and_keeps_the_old_one_for_rollback() {
         fs::read(d.join("bin/camhub-reset.old")).unwrap(),
         b"version 2"
     );
-    let leftovers: Vec<_> = fs::read_dir(d.join("bin"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name())
-        .collect();
-    assert_eq!(leftovers.len(), 2, "{leftovers:?}");
+    // The record stays: it is the floor later updates are compared with.
+    assert!(
+        common::stdout(&out).ends_with(
+            "bin/camhub-reset.camhub-release.json still records camhub-reset 2.0.0: later updates are compared with that version\n"
+        ),
+        "{}",
+        common::stdout(&out)
+    );
+    assert_eq!(
+        listing(&d.join("bin")),
+        [
+            "camhub-reset",
+            "camhub-reset.camhub-release.json",
+            "camhub-reset.old"
+        ]
+    );
+    assert_eq!(common::record(d).unwrap().version, "2.0.0");
+    // What runs is not the recorded release, so that release goes in again.
+    let (out, now) = installed(d, "rel");
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    assert_eq!(now, b"version 2");
 }
 
 #[test]
@@ -126,12 +96,19 @@ fn refuses_when_the_manifest_or_sha256sums_disagree_and_leaves_the_install_alone
         (lie.clone(), None, "but the manifest says 0000"),
         (None, lie.clone(), "and SHA256SUMS says 0000"),
     ] {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        fs::create_dir(d.join("bin")).unwrap();
+        let device = Device::new();
+        let d = device.path();
         fs::write(d.join("bin/camhub-reset"), b"version 1").unwrap();
-        release(&d.join("rel"), b"tampered", in_manifest, in_sums);
-        let (out, now) = installed(d);
+        release(
+            &d.join("rel"),
+            b"tampered",
+            Some("2.0.0"),
+            in_manifest,
+            in_sums,
+        );
+        device.alice.confirm(&d.join("rel"), b"tampered");
+        device.bob.confirm(&d.join("rel"), b"tampered");
+        let (out, now) = installed(d, "rel");
         assert_eq!(out.status.code(), Some(1));
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert!(
@@ -139,19 +116,18 @@ fn refuses_when_the_manifest_or_sha256sums_disagree_and_leaves_the_install_alone
             "{stderr}"
         );
         assert_eq!(now, b"version 1");
-        assert!(!d.join("bin/camhub-reset.old").exists());
+        assert_eq!(listing(&d.join("bin")), ["camhub-reset"]);
     }
 }
 
 #[test]
 fn a_release_without_sha256sums_or_with_a_hostile_manifest_is_refused() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    release(&d.join("rel"), b"v2", None, None);
+    let device = Device::new();
+    let d = device.path();
+    device.confirmed("rel", b"v2", "2.0.0");
     fs::remove_file(d.join("rel/SHA256SUMS")).unwrap();
-    fs::create_dir(d.join("bin")).unwrap();
     fs::write(d.join("bin/camhub-reset"), b"v1").unwrap();
-    let (out, now) = installed(d);
+    let (out, now) = installed(d, "rel");
     // Nothing was checked, so nothing "did not match": the folder is
     // incomplete, which is unusable input.
     assert_eq!(out.status.code(), Some(2));
@@ -164,7 +140,7 @@ fn a_release_without_sha256sums_or_with_a_hostile_manifest_is_refused() {
     assert!(!d.join("bin/camhub-reset.old").exists());
     // A SHA256SUMS that is not a file is unusable too, and says what it must be.
     fs::create_dir(d.join("rel/SHA256SUMS")).unwrap();
-    let (out, _) = installed(d);
+    let (out, _) = installed(d, "rel");
     assert_eq!(out.status.code(), Some(2));
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
@@ -180,7 +156,7 @@ fn a_release_without_sha256sums_or_with_a_hostile_manifest_is_refused() {
         manifest.replace(&format!("\"{TRIPLE}/camhub-reset\""), "\"/etc/passwd\""),
     )
     .unwrap();
-    let (out, _) = installed(d);
+    let (out, _) = installed(d, "rel");
     assert_eq!(out.status.code(), Some(2));
     assert!(
         String::from_utf8_lossy(&out.stderr).contains("unsafe bin_path"),
@@ -192,27 +168,19 @@ fn a_release_without_sha256sums_or_with_a_hostile_manifest_is_refused() {
     let out = update(&["--release", "rel", "--install", "bin/camhub-other"], d);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("has no `camhub-other`"));
-}
-
-/// Entries of a folder, sorted, for checking that nothing was left behind.
-fn listing(dir: &Path) -> Vec<String> {
-    let mut names: Vec<String> = fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    names
+    assert_eq!(listing(&d.join("bin")), ["camhub-reset"]);
 }
 
 #[test]
 fn leftovers_of_interrupted_updates_are_removed_or_finished_at_start() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    fs::create_dir(d.join("bin")).unwrap();
+    let device = Device::new();
+    let d = device.path();
     fs::write(d.join("bin/camhub-reset"), b"version 1").unwrap();
     // What killed runs leave: staged copies (of this and older versions of
     // the updater) and an older version's temporary folder.
     fs::write(d.join("bin/.camhub-update-new.camhub-reset"), b"half a bin").unwrap();
+    fs::write(d.join("bin/.camhub-update-state.camhub-reset"), b"{\"half").unwrap();
+    fs::create_dir_all(d.join("bin/.camhub-update-release.camhub-reset/aarch64")).unwrap();
     fs::write(d.join("bin/.camhub-update-Xa81b2"), vec![0u8; 4096]).unwrap();
     fs::create_dir(d.join("bin/.camhub-update-Qz0k1p")).unwrap();
     fs::write(d.join("bin/.camhub-update-Qz0k1p/link"), b"x").unwrap();
@@ -223,8 +191,8 @@ fn leftovers_of_interrupted_updates_are_removed_or_finished_at_start() {
     )
     .unwrap();
     fs::write(d.join("bin/unrelated"), b"kept").unwrap();
-    release(&d.join("rel"), b"version 2", None, None);
-    let (out, now) = installed(d);
+    device.confirmed("rel", b"version 2", "2.0.0");
+    let (out, now) = installed(d, "rel");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(
         out.status.code(),
@@ -235,7 +203,12 @@ fn leftovers_of_interrupted_updates_are_removed_or_finished_at_start() {
     assert_eq!(now, b"version 2");
     assert_eq!(
         listing(&d.join("bin")),
-        ["camhub-reset", "camhub-reset.old", "unrelated"]
+        [
+            "camhub-reset",
+            "camhub-reset.camhub-release.json",
+            "camhub-reset.old",
+            "unrelated"
+        ]
     );
     assert_eq!(
         fs::read(d.join("bin/camhub-reset.old")).unwrap(),
@@ -252,7 +225,7 @@ fn leftovers_of_interrupted_updates_are_removed_or_finished_at_start() {
         b"version 1.5",
     )
     .unwrap();
-    let (out, now) = installed(d);
+    let (out, now) = installed(d, "rel");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(out.status.code(), Some(0), "{stdout}");
     assert_eq!(now, b"version 2");
@@ -268,7 +241,12 @@ fn leftovers_of_interrupted_updates_are_removed_or_finished_at_start() {
     );
     assert_eq!(
         listing(&d.join("bin")),
-        ["camhub-reset", "camhub-reset.old", "unrelated"]
+        [
+            "camhub-reset",
+            "camhub-reset.camhub-release.json",
+            "camhub-reset.old",
+            "unrelated"
+        ]
     );
 }
 
@@ -277,75 +255,103 @@ mod rename_fault;
 use rename_fault::rename_fault;
 
 fn update_failing(args: &[&str], dir: &Path, lib: &Path, fail_rename_to: &str) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_update"))
-        .args(args)
-        .args(["--triple", TRIPLE])
-        .current_dir(dir)
-        .env("LD_PRELOAD", lib)
-        .env("FAIL_RENAME_TO", fail_rename_to)
-        .output()
-        .unwrap()
+    common::run(
+        args,
+        dir,
+        &[
+            ("LD_PRELOAD", lib),
+            ("FAIL_RENAME_TO", Path::new(fail_rename_to)),
+        ],
+    )
 }
 
 #[test]
-fn a_failed_rename_at_any_step_keeps_a_working_binary_and_a_rollback_target() {
+fn a_failed_rename_at_any_step_keeps_a_working_binary_a_rollback_target_and_a_true_record() {
     let faults = tempfile::tempdir().unwrap();
     let lib = rename_fault(faults.path());
-    let install = ["--release", "rel", "--install", "bin/camhub-reset"];
+    let install = ["--release", "rel-2", "--install", "bin/camhub-reset"];
+    let three = [
+        "camhub-reset",
+        "camhub-reset.camhub-release.json",
+        "camhub-reset.old",
+    ];
 
-    // The final rename fails: the installed binary and the old .old stay.
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    fs::create_dir(d.join("bin")).unwrap();
-    fs::write(d.join("bin/camhub-reset"), b"version 1").unwrap();
-    fs::write(d.join("bin/camhub-reset.old"), b"version 0").unwrap();
-    release(&d.join("rel"), b"version 2", None, None);
+    let device = Device::new();
+    let d = device.path();
+    fs::write(d.join("bin/camhub-reset"), b"version 0").unwrap();
+    device.confirmed("rel-1", b"version 1", "1.0.0");
+    device.confirmed("rel-2", b"version 2", "2.0.0");
+    let (out, _) = installed(d, "rel-1");
+    assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+    let record_1 = fs::read(d.join("bin/camhub-reset.camhub-release.json")).unwrap();
+    let unchanged = |d: &Path| {
+        assert_eq!(fs::read(d.join("bin/camhub-reset")).unwrap(), b"version 1");
+        assert_eq!(
+            fs::read(d.join("bin/camhub-reset.old")).unwrap(),
+            b"version 0"
+        );
+        assert_eq!(
+            fs::read(d.join("bin/camhub-reset.camhub-release.json")).unwrap(),
+            record_1
+        );
+        assert_eq!(listing(&d.join("bin")), three);
+    };
+
+    // Recording the release fails: nothing is installed.
+    let out = update_failing(&install, d, &lib, "camhub-reset.camhub-release.json");
+    let stderr = common::stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains(
+            "bin/camhub-reset.camhub-release.json: cannot record the release (nothing was installed)"
+        ),
+        "{stderr}"
+    );
+    unchanged(d);
+
+    // The binary's rename fails after the record was written: the binary,
+    // .old and the record of version 1 stay.
     let out = update_failing(&install, d, &lib, "bin/camhub-reset");
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stderr = common::stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("bin/camhub-reset: cannot install (the installed binary and bin/camhub-reset.old are unchanged)"),
         "{stderr}"
     );
-    assert_eq!(fs::read(d.join("bin/camhub-reset")).unwrap(), b"version 1");
-    assert_eq!(
-        fs::read(d.join("bin/camhub-reset.old")).unwrap(),
-        b"version 0"
-    );
-    assert_eq!(
-        listing(&d.join("bin")),
-        ["camhub-reset", "camhub-reset.old"]
-    );
+    unchanged(d);
 
-    // Keeping the replaced binary as .old fails: the new one is installed,
-    // the replaced one waits beside it, and the next run files it.
+    // Keeping the replaced binary as .old fails: the new one is installed
+    // and recorded, the replaced one waits beside it, and the next run files it.
     let out = update_failing(&install, d, &lib, "camhub-reset.old");
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stderr = common::stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("bin/camhub-reset.old: cannot keep the replaced binary there; it is at bin/.camhub-update-prev.camhub-reset"),
         "{stderr}"
     );
     assert_eq!(fs::read(d.join("bin/camhub-reset")).unwrap(), b"version 2");
+    assert_eq!(common::record(d).unwrap().version, "2.0.0");
     assert_eq!(
         fs::read(d.join("bin/.camhub-update-prev.camhub-reset")).unwrap(),
         b"version 1"
     );
-    let (out, _) = installed(d);
+    let (out, _) = installed(d, "rel-2");
     assert_eq!(out.status.code(), Some(0));
+    assert!(
+        common::stdout(&out).contains("finished an interrupted update"),
+        "{}",
+        common::stdout(&out)
+    );
     assert_eq!(
         fs::read(d.join("bin/camhub-reset.old")).unwrap(),
         b"version 1"
     );
-    assert_eq!(
-        listing(&d.join("bin")),
-        ["camhub-reset", "camhub-reset.old"]
-    );
+    assert_eq!(listing(&d.join("bin")), three);
 
     // A rollback whose last step fails loses neither binary.
     let rollback = ["--rollback", "--install", "bin/camhub-reset"];
     let out = update_failing(&rollback, d, &lib, "camhub-reset.old");
-    let stderr = String::from_utf8(out.stderr).unwrap();
+    let stderr = common::stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{stderr}");
     assert!(
         stderr.contains("bin/camhub-reset.old: cannot keep the replaced binary there"),
@@ -368,10 +374,7 @@ fn a_failed_rename_at_any_step_keeps_a_working_binary_and_a_rollback_target() {
         fs::read(d.join("bin/camhub-reset.old")).unwrap(),
         b"version 2"
     );
-    assert_eq!(
-        listing(&d.join("bin")),
-        ["camhub-reset", "camhub-reset.old"]
-    );
+    assert_eq!(listing(&d.join("bin")), three);
 }
 
 /// SHA256SUMS is read as `sha256sum -c` reads it: for each variant, the
@@ -403,11 +406,10 @@ fn sha256sums_is_read_like_sha256sum_check() {
         (format!("{bad}  {path}\n"), false),
     ];
     for (sums, expected) in variants {
-        let dir = tempfile::tempdir().unwrap();
-        let d = dir.path();
-        fs::create_dir(d.join("bin")).unwrap();
+        let device = Device::new();
+        let d = device.path();
         fs::write(d.join("bin/camhub-reset"), b"version 1").unwrap();
-        release(&d.join("rel"), b"version 2", None, None);
+        device.confirmed("rel", b"version 2", "2.0.0");
         fs::write(d.join("rel/SHA256SUMS"), &sums).unwrap();
         let coreutils = Command::new("sha256sum")
             .args(["-c", "--ignore-missing", "--status", "SHA256SUMS"])
@@ -415,7 +417,7 @@ fn sha256sums_is_read_like_sha256sum_check() {
             .status()
             .unwrap();
         assert_eq!(coreutils.success(), expected, "sha256sum -c on {sums:?}");
-        let (out, now) = installed(d);
+        let (out, now) = installed(d, "rel");
         let stderr = String::from_utf8(out.stderr).unwrap();
         assert_eq!(
             out.status.code(),
@@ -435,14 +437,13 @@ fn sha256sums_is_read_like_sha256sum_check() {
 
 #[test]
 fn a_symlink_as_install_replaces_the_binary_it_points_to_and_stays_a_link() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
-    fs::create_dir_all(d.join("bin")).unwrap();
+    let device = Device::new();
+    let d = device.path();
     fs::create_dir_all(d.join("opt")).unwrap();
     fs::write(d.join("opt/camhub-reset-real"), b"version 1").unwrap();
     std::os::unix::fs::symlink("../opt/camhub-reset-real", d.join("bin/camhub-reset")).unwrap();
-    release(&d.join("rel"), b"version 2", None, None);
-    let (out, now) = installed(d);
+    device.confirmed("rel", b"version 2", "2.0.0");
+    let (out, now) = installed(d, "rel");
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert_eq!(
         out.status.code(),
@@ -465,7 +466,16 @@ fn a_symlink_as_install_replaces_the_binary_it_points_to_and_stays_a_link() {
         fs::read(d.join("opt/camhub-reset-real.old")).unwrap(),
         b"version 1"
     );
+    // The record sits beside the binary it describes, not beside the link.
     assert_eq!(listing(&d.join("bin")), ["camhub-reset"]);
+    assert_eq!(
+        listing(&d.join("opt")),
+        [
+            "camhub-reset-real",
+            "camhub-reset-real.camhub-release.json",
+            "camhub-reset-real.old"
+        ]
+    );
     assert!(stdout.contains("/opt/camhub-reset-real.old"), "{stdout}");
 
     let out = update(&["--rollback", "--install", "bin/camhub-reset"], d);
@@ -505,22 +515,22 @@ fn a_symlink_as_install_replaces_the_binary_it_points_to_and_stays_a_link() {
 
 #[test]
 fn control_characters_in_paths_are_escaped_in_the_output() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+    let device = Device::new();
+    let d = device.path();
     let bin = "bin\x1b[2J\n";
     fs::create_dir(d.join(bin)).unwrap();
     fs::write(d.join(bin).join("camhub-reset"), b"version 1").unwrap();
-    release(&d.join("rel"), b"version 2", None, None);
+    device.confirmed("rel", b"version 2", "2.0.0");
     let install = format!("{bin}/camhub-reset");
     let out = update(&["--release", "rel", "--install", &install], d);
     assert_eq!(out.status.code(), Some(0));
     let stdout = String::from_utf8(out.stdout).unwrap();
     assert!(
-        !stdout.contains('\x1b') && stdout.lines().count() == 2,
+        !stdout.contains('\x1b') && stdout.lines().count() == 3,
         "{stdout:?}"
     );
     assert!(
-        stdout.contains("at bin\\u{1b}[2J\\n/camhub-reset\n"),
+        stdout.contains("at bin\\u{1b}[2J\\n/camhub-reset, confirmed by alice, bob (k = 2)\n"),
         "{stdout:?}"
     );
     let out = update(&["--release", "rel\x1b[31m", "--install", &install], d);
@@ -540,18 +550,20 @@ fn version_bytes(version: u8) -> Vec<u8> {
     bytes
 }
 
+/// The record is written before the binary is renamed: whatever point a
+/// kill hits, the record never names a release older than the binary that a
+/// release run put in place, so no later run accepts going back to it.
 #[test]
-fn kills_at_points_spread_over_a_run_leave_a_working_binary_and_a_rollback_target() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+fn kills_at_points_spread_over_a_run_leave_a_working_binary_a_rollback_target_and_no_way_back() {
+    let device = Device::new();
+    let d = device.path();
     let versions: Vec<Vec<u8>> = (0..3).map(version_bytes).collect();
-    fs::create_dir(d.join("bin")).unwrap();
     for (name, version) in [("camhub-reset", 1), ("camhub-reset.old", 0)] {
         fs::write(d.join("bin").join(name), &versions[version]).unwrap();
         fs::set_permissions(d.join("bin").join(name), fs::Permissions::from_mode(0o755)).unwrap();
     }
-    release(&d.join("rel-1"), &versions[1], None, None);
-    release(&d.join("rel-2"), &versions[2], None, None);
+    device.confirmed("rel-1", &versions[1], "1.0.0");
+    device.confirmed("rel-2", &versions[2], "2.0.0");
     let which = |name: &str| {
         let path = d.join("bin").join(name);
         let meta = fs::symlink_metadata(&path).ok()?;
@@ -560,62 +572,81 @@ fn kills_at_points_spread_over_a_run_leave_a_working_binary_and_a_rollback_targe
             .then(|| versions.iter().position(|v| *v == content))
             .flatten()
     };
-    let args = |round: usize| -> Vec<String> {
-        let to = if which("camhub-reset") == Some(2) {
-            "rel-1"
-        } else {
-            "rel-2"
-        };
-        let mut args: Vec<String> = if round % 4 == 3 {
-            vec!["--rollback".into()]
-        } else {
-            vec!["--release".into(), to.into()]
-        };
-        args.extend(["--install".into(), "bin/camhub-reset".into()]);
-        args
-    };
+    let forward = ["--release", "rel-2", "--install", "bin/camhub-reset"];
+    let back = [
+        "--rollback",
+        "--release",
+        "rel-1",
+        "--install",
+        "bin/camhub-reset",
+    ];
     let started = std::time::Instant::now();
-    let first = update(&["--release", "rel-2", "--install", "bin/camhub-reset"], d);
-    assert_eq!(first.status.code(), Some(0));
+    let first = update(&forward, d);
+    assert_eq!(first.status.code(), Some(0), "{}", common::stderr(&first));
     let whole_run = started.elapsed();
     const KILLS: u32 = 20;
     for round in 0..KILLS as usize {
-        let args = args(round);
-        let mut child = Command::new(env!("CARGO_BIN_EXE_update"))
-            .args(&args)
-            .args(["--triple", TRIPLE])
+        let out = update(&back, d);
+        assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+        let swap = round % 4 == 3;
+        let args: &[&str] = if swap {
+            &["--rollback", "--install", "bin/camhub-reset"]
+        } else {
+            &forward
+        };
+        let mut command = Command::new(EXE);
+        command.args(args).args(["--triple", TRIPLE]);
+        if !swap {
+            command.args(["--rebuilders", "rebuilders.toml"]);
+        }
+        let mut child = command
             .current_dir(d)
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
             .spawn()
             .unwrap();
         // From the start of a run to its end, one point after another.
-        std::thread::sleep(whole_run * round as u32 / KILLS);
+        let after = whole_run * round as u32 / KILLS;
+        std::thread::sleep(after);
         child.kill().unwrap(); // SIGKILL
         child.wait().unwrap();
         let installed = which("camhub-reset");
         // Killed between a swap's two renames, the replaced binary still
         // waits under its work name, and every next run first files it as .old.
         let old = which("camhub-reset.old").or_else(|| which(".camhub-update-prev.camhub-reset"));
+        let recorded = common::record(d).expect("a record, whole").version;
         assert!(
             installed.is_some() && old.is_some(),
-            "killed {args:?} after {:?}: installed {installed:?}, rollback target {old:?}, in {:?}",
-            whole_run * round as u32 / KILLS,
+            "killed {args:?} after {after:?}: installed {installed:?}, rollback target {old:?}, in {:?}",
             listing(&d.join("bin"))
         );
-        // The next run finishes the job and leaves no work file.
+        if !swap && installed == Some(2) {
+            assert_eq!(recorded, "2.0.0", "killed {args:?} after {after:?}");
+        }
+        // Going back without --rollback is refused exactly when version 2
+        // was recorded, and then changes nothing.
         let out = update(&["--release", "rel-1", "--install", "bin/camhub-reset"], d);
-        assert_eq!(
-            out.status.code(),
-            Some(0),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        if recorded == "2.0.0" {
+            assert_eq!(out.status.code(), Some(1), "{}", common::stderr(&out));
+            assert!(common::stderr(&out).contains("older than 2.0.0"));
+            assert_eq!(which("camhub-reset"), installed);
+        } else {
+            assert_eq!(recorded, "1.0.0");
+            assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
+        }
+        // The next run with --rollback finishes the job and leaves no work file.
+        let out = update(&back, d);
+        assert_eq!(out.status.code(), Some(0), "{}", common::stderr(&out));
         assert_eq!(which("camhub-reset"), Some(1));
         assert!(which("camhub-reset.old").is_some());
+        assert_eq!(common::record(d).unwrap().version, "1.0.0");
         assert_eq!(
             listing(&d.join("bin")),
-            ["camhub-reset", "camhub-reset.old"]
+            [
+                "camhub-reset",
+                "camhub-reset.camhub-release.json",
+                "camhub-reset.old"
+            ]
         );
     }
 }
@@ -625,20 +656,17 @@ mod help_text;
 
 #[test]
 fn every_argument_is_described_under_the_program_name() {
-    let help = help_text::check(
-        env!("CARGO_BIN_EXE_update"),
-        &[],
-        "camhub-update",
-        &["--install <INSTALL>"],
-    );
+    let help = help_text::check(EXE, &[], "camhub-update", &["--install <INSTALL>"]);
     assert!(help.contains("required unless --rollback"), "{help}");
-    let long = Command::new(env!("CARGO_BIN_EXE_update"))
-        .arg("--help")
-        .output()
-        .unwrap();
+    let long = Command::new(EXE).arg("--help").output().unwrap();
     let long = String::from_utf8(long.stdout).unwrap();
-    assert!(
-        long.contains("2 unusable input or error (no SHA256SUMS"),
-        "{long}"
-    );
+    for says in [
+        "2 unusable input or error (no SHA256SUMS",
+        "fewer than k rebuilders confirm the binary",
+        "[default: /etc/camhub/rebuilders.toml]",
+        "With --release: allow a release older than the installed one, still fully verified",
+        "<install>.camhub-release.json",
+    ] {
+        assert!(long.contains(says), "{says}: {long}");
+    }
 }

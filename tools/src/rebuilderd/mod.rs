@@ -6,7 +6,9 @@
 //! rebuilderd itself (daemon, workers, rebuildctl) is the engine: nothing
 //! here schedules, queues or stores jobs.
 
+pub mod confirm;
 pub mod input;
+pub mod link;
 pub mod trust;
 
 /// The `distribution` of every job: the key of the worker's `[backend."camhub"]`.
