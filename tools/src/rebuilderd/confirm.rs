@@ -189,6 +189,36 @@ fn walk(root: &Path) -> Result<Vec<Entry>> {
     Ok(entries)
 }
 
+/// How `repro verify` names an instance beside SSH principals, so that an
+/// instance called like a principal is never counted as the same confirmer.
+pub const INSTANCE_PREFIX: &str = "rebuilderd:";
+
+/// [`check_release`] for `repro verify`, which has the folder open and its
+/// artifacts hashed already: instances named `rebuilderd:<name>`.
+pub(crate) fn for_verify(
+    folder: &BuildFolder,
+    hashed: &[(String, String, Artifact)],
+    attestations: &Path,
+    trust: &TrustConfig,
+) -> Result<RebuilderdReport> {
+    let bytes = manifest_bytes(folder)?;
+    let mut report = judge(&folder.manifest, &bytes, hashed, attestations, trust)?;
+    let prefixed = |name: &mut String| name.insert_str(0, INSTANCE_PREFIX);
+    for link in &mut report.links {
+        if let Some(p) = link.principal.as_mut() {
+            prefixed(p);
+        }
+    }
+    for a in &mut report.artifacts {
+        a.agreed.iter_mut().for_each(prefixed);
+        a.missing.iter_mut().for_each(prefixed);
+        a.disagreed
+            .iter_mut()
+            .for_each(|d| prefixed(&mut d.principal));
+    }
+    Ok(report)
+}
+
 /// The verdicts of one release: `hashed` are the artifacts judged.
 pub(crate) fn judge(
     manifest: &Manifest,
@@ -240,7 +270,7 @@ pub(crate) fn judge(
                     None => Err(HashError::Missing),
                 };
                 let checked = match read {
-                    Err(e) => Err((AttestationStatus::Malformed, format!("cannot read: {e}"))),
+                    Err(e) => Err((AttestationStatus::Malformed, e.to_string())),
                     Ok(_) if !rel.ends_with(LINK_SUFFIX) && !rel.ends_with(BAD_SUFFIX) => Err((
                         AttestationStatus::Malformed,
                         format!(
