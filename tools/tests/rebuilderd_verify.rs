@@ -442,3 +442,22 @@ fn check_release_judges_one_binary_for_a_device() {
     assert!(tampered.artifacts[0].agreed.is_empty());
     assert_eq!(tampered.artifacts[0].disagreed.len(), 2);
 }
+
+#[test]
+fn more_files_than_the_bound_is_unusable_input() {
+    let w = World::new();
+    w.confirm_all(&w.alice, "alice");
+    let flood = w.atts().join("rebuilderd/eve/flood");
+    fs::create_dir_all(&flood).unwrap();
+    for i in 0..repro::rebuilderd::stored::MAX_FILES {
+        fs::write(flood.join(format!("{i}.link")), b"").unwrap();
+    }
+    let r = run_within(&mut w.cmd(true), 60);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert_eq!(r.stdout, "");
+    assert!(
+        r.stderr.contains("rebuilderd: more than 10000 entries"),
+        "{}",
+        r.stderr
+    );
+}

@@ -22,16 +22,11 @@ use crate::attest::{
 use crate::compare::BuildFolder;
 use crate::hashing::{self, HashError};
 use crate::manifest::{Artifact, MANIFEST_LIMIT, Manifest};
+use crate::rebuilderd::stored::{Entry, walk};
 use crate::rebuilderd::trust::TrustConfig;
 use crate::rebuilderd::{ATTESTATIONS_SUBDIR, BAD_SUFFIX, LINK_SUFFIX, input, link, release_name};
 use crate::style::escape_untrusted;
 
-/// Folders deeper than this under attestations/rebuilderd/ are not read: the
-/// collector writes `<instance>/<triple>/<bin>.link`, depth 3.
-pub const MAX_DEPTH: usize = 4;
-/// More entries than this under attestations/rebuilderd/ make the release
-/// unusable input: a few instances times a few dozen binaries is expected.
-pub const MAX_FILES: usize = 10_000;
 /// A BAD verdict is a handful of short fields.
 const VERDICT_LIMIT: u64 = 64 << 10;
 /// What a disagreement records for a BAD verdict instead of a hash.
@@ -129,64 +124,6 @@ fn hash_one(folder: &BuildFolder, triple: &str, bin: &str) -> Result<(String, St
         );
     }
     Ok((name, hash, artifact.clone()))
-}
-
-/// What one file under attestations/rebuilderd/ is.
-enum Entry {
-    /// A file, by its path under attestations/rebuilderd/.
-    File(String),
-    /// Something never read, and why.
-    Refused(String, String),
-}
-
-/// The entries under `root`, bounded: no symlink followed, depth and count
-/// limited, sorted by path.
-fn walk(root: &Path) -> Result<Vec<Entry>> {
-    let mut entries = Vec::new();
-    let walker = walkdir::WalkDir::new(root)
-        .follow_links(false)
-        .follow_root_links(false)
-        .max_depth(MAX_DEPTH)
-        .sort_by_file_name();
-    for entry in walker {
-        if entries.len() >= MAX_FILES {
-            bail!(
-                "{}: more than {MAX_FILES} entries; the collector stores one file per instance and binary, so this is not a release's attestations",
-                root.display()
-            );
-        }
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                let rel = e
-                    .path()
-                    .and_then(|p| p.strip_prefix(root).ok())
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                entries.push(Entry::Refused(rel, format!("cannot read: {e}")));
-                continue;
-            }
-        };
-        let rel = entry
-            .path()
-            .strip_prefix(root)
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let kind = entry.file_type();
-        if kind.is_symlink() {
-            entries.push(Entry::Refused(rel, "a symlink, not followed".to_owned()));
-        } else if kind.is_dir() {
-            if entry.depth() == MAX_DEPTH {
-                entries.push(Entry::Refused(
-                    rel,
-                    format!("a folder nested deeper than {MAX_DEPTH} levels, not read"),
-                ));
-            }
-        } else {
-            entries.push(Entry::File(rel));
-        }
-    }
-    Ok(entries)
 }
 
 /// How `repro verify` names an instance beside SSH principals, so that an
