@@ -19,6 +19,7 @@ use crate::compare::BuildFolder;
 use crate::dsse::{self, ENVELOPE_SUFFIX};
 use crate::hashing::{self, HashError};
 use crate::manifest::BuildInfo;
+use crate::rebuilderd::trust::TrustConfig;
 use crate::style::escape_untrusted;
 
 /// The SSHSIG namespace: a signature made for anything else never counts.
@@ -514,12 +515,24 @@ fn parse_statement(signed: &[u8]) -> Checked<Statement> {
     Ok(statement)
 }
 
-/// Verifies a release folder against the attestations in `attestations`.
-pub fn verify(dir: &Path, attestations: &Path, allowed: &Path, min: usize) -> Result<VerifyReport> {
+/// Verifies a release folder against the attestations in `attestations`:
+/// the SSH and DSSE ones with `allowed` (none are read without it), the
+/// rebuilderd links under `rebuilderd/` with `rebuilders`, whose instances
+/// count as `rebuilderd:<name>` beside the SSH principals.
+pub fn verify(
+    dir: &Path,
+    attestations: &Path,
+    allowed: Option<&Path>,
+    rebuilders: Option<&TrustConfig>,
+    min: usize,
+) -> Result<VerifyReport> {
     if min == 0 {
         bail!("--min must be at least 1: zero signers prove nothing");
     }
-    let (signers, warnings) = allowed_signers::read(allowed)?;
+    let (signers, warnings) = match allowed {
+        Some(allowed) => allowed_signers::read(allowed)?,
+        None => (Vec::new(), Vec::new()),
+    };
     let folder = BuildFolder::open(dir)?;
     let hashed = hashed_artifacts(&folder)?;
     let release: BTreeMap<&str, &crate::manifest::Artifact> =
@@ -536,6 +549,7 @@ pub fn verify(dir: &Path, attestations: &Path, allowed: &Path, min: usize) -> Re
             )
         })?
         .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|_| allowed.is_some())
         .filter_map(|p| {
             let name = p.to_string_lossy();
             let format = if name.ends_with(STATEMENT_SUFFIX) {
@@ -638,6 +652,12 @@ pub fn verify(dir: &Path, attestations: &Path, allowed: &Path, min: usize) -> Re
         });
     }
 
+    let rebuilderd = rebuilders
+        .map(|trust| crate::rebuilderd::confirm::for_verify(&folder, &hashed, attestations, trust))
+        .transpose()?;
+    if let Some(r) = &rebuilderd {
+        results.extend(r.links.iter().cloned());
+    }
     let mut artifacts = Vec::new();
     for (name, hash, _) in &hashed {
         let mut agreement = ArtifactAgreement {
@@ -663,6 +683,14 @@ pub fn verify(dir: &Path, attestations: &Path, allowed: &Path, min: usize) -> Re
                 None => agreement.missing.push(principal.clone()),
             }
         }
+        if let Some(theirs) = rebuilderd
+            .as_ref()
+            .and_then(|r| r.artifacts.iter().find(|a| &a.name == name))
+        {
+            agreement.agreed.extend(theirs.agreed.iter().cloned());
+            agreement.disagreed.extend(theirs.disagreed.iter().cloned());
+            agreement.missing.extend(theirs.missing.iter().cloned());
+        }
         agreement.passed = agreement.agreed.len() >= min && agreement.disagreed.is_empty();
         artifacts.push(agreement);
     }
@@ -677,7 +705,7 @@ pub fn verify(dir: &Path, attestations: &Path, allowed: &Path, min: usize) -> Re
         attestations: results,
         artifacts,
     };
-    report.summary = summary(&report);
+    report.summary = summary(&report, rebuilders.is_some());
     Ok(report)
 }
 
@@ -738,7 +766,7 @@ fn some_of(names: &[&str]) -> String {
 }
 
 /// The verdict in words: what passed, or the first reason it did not.
-fn summary(report: &VerifyReport) -> String {
+fn summary(report: &VerifyReport, rebuilderd: bool) -> String {
     let min = report.min;
     let artifacts = &report.artifacts;
     if report.passed {
@@ -758,11 +786,13 @@ fn summary(report: &VerifyReport) -> String {
     if artifacts.is_empty() {
         return "FAILED: the release lists no artifacts, so there is nothing to verify".into();
     }
-    // Disagreement first: it is what verify exists to catch.
-    let mut disagreeing: BTreeMap<&str, Vec<&str>> = BTreeMap::new();
+    // Disagreement first: it is what verify exists to catch. Per principal:
+    // the artifacts it attests other hashes for, then those it found BAD.
+    let mut disagreeing: BTreeMap<&str, [Vec<&str>; 2]> = BTreeMap::new();
     for a in artifacts {
         for d in &a.disagreed {
-            let names = disagreeing.entry(d.principal.as_str()).or_default();
+            let bad = usize::from(d.sha256 == crate::rebuilderd::confirm::BAD);
+            let names = &mut disagreeing.entry(d.principal.as_str()).or_default()[bad];
             if !names.contains(&a.name.as_str()) {
                 names.push(a.name.as_str());
             }
@@ -771,7 +801,16 @@ fn summary(report: &VerifyReport) -> String {
     if !disagreeing.is_empty() {
         let who: Vec<String> = disagreeing
             .iter()
-            .map(|(principal, names)| format!("{principal}: {} sha256 differs", some_of(names)))
+            .map(|(principal, [other, bad])| {
+                let mut said = Vec::new();
+                if !other.is_empty() {
+                    said.push(format!("{} sha256 differs", some_of(other)));
+                }
+                if !bad.is_empty() {
+                    said.push(format!("{} rebuilt to other bytes (BAD)", some_of(bad)));
+                }
+                format!("{principal}: {}", said.join(", "))
+            })
             .collect();
         return format!(
             "FAILED: {} with the release ({})",
@@ -781,8 +820,15 @@ fn summary(report: &VerifyReport) -> String {
     }
     let dir = &report.attestations_dir;
     if report.attestations.is_empty() {
+        let collect = if rebuilderd {
+            format!(
+                ", and `repro rebuilderd collect` stores rebuilderd instances' links in {dir}/rebuilderd/"
+            )
+        } else {
+            String::new()
+        };
         return format!(
-            "FAILED: no attestations in {dir}; rebuilders publish them with `repro attest` (<name>{STATEMENT_SUFFIX} with its .sig, and <name>{ENVELOPE_SUFFIX}): put those published with the release in {dir}"
+            "FAILED: no attestations in {dir}; rebuilders publish them with `repro attest` (<name>{STATEMENT_SUFFIX} with its .sig, and <name>{ENVELOPE_SUFFIX}){collect}: put those published with the release in {dir}"
         );
     }
     if !report

@@ -4,6 +4,7 @@
 
 mod attest_world;
 mod common;
+mod rebuilderd_world;
 
 use std::fs;
 use std::path::Path;
@@ -104,6 +105,75 @@ fn every_kind_of_verify_output_matches_the_schema() {
     }
     let (_, report) = valid_output(&v, &w, 1);
     assert!(report.passed, "{}", report.summary);
+}
+
+#[test]
+fn verify_output_with_rebuilderd_links_matches_the_schema() {
+    let v = validator();
+    let w = rebuilderd_world::World::new();
+    let check = |w: &rebuilderd_world::World| -> (Value, VerifyReport) {
+        let r = run(&mut w.cmd(true));
+        assert!(r.code == 0 || r.code == 1, "{}{}", r.stdout, r.stderr);
+        let value: Value = serde_json::from_str(&r.stdout).unwrap();
+        let errors: Vec<String> = v
+            .iter_errors(&value)
+            .map(|e| format!("{e} at {}", e.instance_path()))
+            .collect();
+        assert!(errors.is_empty(), "{errors:#?}\n{}", r.stdout);
+        let report: VerifyReport = serde_json::from_value(value.clone()).unwrap();
+        assert_eq!(report.passed, r.code == 0);
+        (value, report)
+    };
+    // Nothing collected yet.
+    let (_, report) = check(&w);
+    assert!(
+        report.summary.contains("repro rebuilderd collect"),
+        "{}",
+        report.summary
+    );
+    w.confirm_all(&w.alice, "alice");
+    w.confirm_all(&w.bob, "bob");
+    let (_, report) = check(&w);
+    assert!(report.passed, "{}", report.summary);
+    // Every kind of rebuilderd entry: a BAD verdict, a link for other bytes,
+    // an untrusted one, another release's, and garbage.
+    let folder = w.tmp.join("release");
+    let hub = release().remove(0);
+    w.store("bob", X86, "camhub-ip.bad.json", &w.bad("bob", &hub));
+    let other = w.link_of(&w.bob, &folder, &hub, b"other bytes");
+    w.store("bob", X86, "camhub-ip.link", &other);
+    let mallory = w.link_of(&w.mallory, &folder, &hub, b"hub x86");
+    w.store("mallory", X86, "camhub-ip.link", &mallory);
+    let old = w.tmp.join("old");
+    rebuilderd_world::release_folder(&old, &release(), "0.1.0");
+    let older = w.link_of(&w.alice, &old, &hub, b"hub x86");
+    w.store("old", X86, "camhub-ip.link", &older);
+    w.store("eve", X86, "camhub-ip.link", b"garbage");
+    let (value, report) = check(&w);
+    assert!(!report.passed);
+    let kinds: std::collections::BTreeSet<(&str, &str)> = value["attestations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| (a["format"].as_str().unwrap(), a["status"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds.into_iter().collect::<Vec<_>>(),
+        [
+            ("rebuilderd_link", "counted"),
+            ("rebuilderd_link", "malformed"),
+            ("rebuilderd_link", "other_release"),
+            ("rebuilderd_link", "untrusted"),
+            ("rebuilderd_verdict", "counted"),
+        ]
+    );
+    let hub = report
+        .artifacts
+        .iter()
+        .find(|a| a.name == "x86_64-unknown-linux-gnu/camhub-ip")
+        .unwrap();
+    let said: Vec<&str> = hub.disagreed.iter().map(|d| d.sha256.as_str()).collect();
+    assert_eq!(said, ["BAD", sha256_hex(b"other bytes").as_str()]);
 }
 
 /// An edit that makes a valid document break the contract.

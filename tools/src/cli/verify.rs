@@ -4,43 +4,75 @@ use std::path::PathBuf;
 use anyhow::Result;
 
 use crate::Verdict;
-use crate::attest::{self, AttestationStatus, VerifyReport};
+use crate::attest::{self, AttestationFormat, AttestationStatus, VerifyReport};
+use crate::rebuilderd::confirm::BAD;
+use crate::rebuilderd::trust::TrustConfig;
 use crate::style::{Style, escape_untrusted};
 
 /// Check that at least N independent, trusted rebuilders got exactly these bytes.
 ///
 /// Hashes the folder's artifacts, reads every attestation in the attestations
 /// folder (<name>.intoto.json with its .sig, and <name>.intoto.jsonl DSSE
-/// envelopes), checks each signature against the allowed-signers file
-/// (OpenSSH format), and passes only when at least --min distinct trusted
-/// signers attest exactly these hashes for every artifact and no trusted
-/// signer attests different ones. Untrusted, malformed, mis-signed and other
-/// releases' attestations are reported and never counted; a signer is counted
-/// once however many attestations it signed.
+/// envelopes) and checks each signature against the allowed-signers file
+/// (OpenSSH format); with --rebuilders, also every rebuilderd instance's
+/// signed in-toto link and BAD verdict under <attestations>/rebuilderd/
+/// (`repro rebuilderd collect` stores them there), against the instances'
+/// pinned keys. Passes only when at least --min distinct trusted confirmers
+/// attest exactly these hashes for every artifact and none disagrees: no
+/// trusted signer attests different ones, no trusted instance rebuilt other
+/// bytes or reported BAD. SSH principals and rebuilderd instances count
+/// together, each instance as `rebuilderd:<name>`, so an instance named like
+/// a principal is a confirmer of its own. Untrusted, malformed, mis-signed and
+/// other releases' attestations are reported and never counted; a confirmer
+/// is counted once however many attestations it signed.
 #[derive(Debug, clap::Args)]
+#[command(group(
+    clap::ArgGroup::new("trust")
+        .args(["allowed_signers", "rebuilders"])
+        .required(true)
+        .multiple(true)
+))]
 pub struct Args {
     /// The release folder (directly containing manifest.json).
     pub dir: PathBuf,
     /// The folder of attestations.
     #[arg(long)]
     pub attestations: PathBuf,
-    /// Trusted keys, in OpenSSH's allowed-signers format.
-    #[arg(long)]
-    pub allowed_signers: PathBuf,
-    /// How many distinct trusted signers must agree on every artifact.
-    #[arg(long)]
-    pub min: usize,
+    /// Trusted SSH keys, in OpenSSH's allowed-signers format; without it the
+    /// SSH and DSSE attestations are not read.
+    #[arg(long, value_name = "FILE")]
+    pub allowed_signers: Option<PathBuf>,
+    /// Trusted rebuilderd instances: the rebuilders TOML file (k, and each
+    /// instance's name and pinned key); checks <attestations>/rebuilderd/.
+    #[arg(long, value_name = "FILE")]
+    pub rebuilders: Option<PathBuf>,
+    /// How many distinct trusted confirmers (SSH principals and rebuilderd
+    /// instances together) must agree on every artifact; defaults to the
+    /// rebuilders file's k, required without --rebuilders.
+    #[arg(long, required_unless_present = "rebuilders")]
+    pub min: Option<usize>,
     /// Print one JSON document instead of lines (schema: tools/schemas/verify.schema.json).
     #[arg(long)]
     pub json: bool,
 }
 
 pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
+    let trust = args
+        .rebuilders
+        .as_deref()
+        .map(TrustConfig::load)
+        .transpose()?;
+    let min = match (args.min, &trust) {
+        (Some(min), _) => min,
+        (None, Some(trust)) => trust.k,
+        (None, None) => anyhow::bail!("--min is required without --rebuilders"),
+    };
     let report = attest::verify(
         &args.dir,
         &args.attestations,
-        &args.allowed_signers,
-        args.min,
+        args.allowed_signers.as_deref(),
+        trust.as_ref(),
+        min,
     )?;
     let written = if args.json {
         super::write_json(out, &report)
@@ -64,6 +96,12 @@ pub fn render(report: &VerifyReport, style: &Style, out: &mut dyn Write) -> std:
         writeln!(out, "{} {}", style.info("WARNING:"), e(w))?;
     }
     for a in &report.attestations {
+        // Said as REBUILT DIFFERENT with its binary below.
+        if a.format == AttestationFormat::RebuilderdVerdict
+            && a.status == AttestationStatus::Counted
+        {
+            continue;
+        }
         let who = a
             .principal
             .as_deref()
@@ -79,7 +117,17 @@ pub fn render(report: &VerifyReport, style: &Style, out: &mut dyn Write) -> std:
         writeln!(out, "{word} {}{who}: {counted}{}", e(&a.file), e(&a.detail))?;
     }
     for a in &report.artifacts {
-        for d in &a.disagreed {
+        for d in a.disagreed.iter().filter(|d| d.sha256 == BAD) {
+            writeln!(
+                out,
+                "{} {} rebuilt {} and got other bytes (BAD): {}",
+                style.fail("REBUILT DIFFERENT:"),
+                e(&d.principal),
+                e(&a.name),
+                e(&d.file)
+            )?;
+        }
+        for d in a.disagreed.iter().filter(|d| d.sha256 != BAD) {
             writeln!(
                 out,
                 "{} {}: {} attested {} but the file hashes to {}",

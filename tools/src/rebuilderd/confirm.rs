@@ -22,16 +22,11 @@ use crate::attest::{
 use crate::compare::BuildFolder;
 use crate::hashing::{self, HashError};
 use crate::manifest::{Artifact, MANIFEST_LIMIT, Manifest};
+use crate::rebuilderd::stored::{Entry, walk};
 use crate::rebuilderd::trust::TrustConfig;
 use crate::rebuilderd::{ATTESTATIONS_SUBDIR, BAD_SUFFIX, LINK_SUFFIX, input, link, release_name};
 use crate::style::escape_untrusted;
 
-/// Folders deeper than this under attestations/rebuilderd/ are not read: the
-/// collector writes `<instance>/<triple>/<bin>.link`, depth 3.
-pub const MAX_DEPTH: usize = 4;
-/// More entries than this under attestations/rebuilderd/ make the release
-/// unusable input: a few instances times a few dozen binaries is expected.
-pub const MAX_FILES: usize = 10_000;
 /// A BAD verdict is a handful of short fields.
 const VERDICT_LIMIT: u64 = 64 << 10;
 /// What a disagreement records for a BAD verdict instead of a hash.
@@ -131,62 +126,34 @@ fn hash_one(folder: &BuildFolder, triple: &str, bin: &str) -> Result<(String, St
     Ok((name, hash, artifact.clone()))
 }
 
-/// What one file under attestations/rebuilderd/ is.
-enum Entry {
-    /// A file, by its path under attestations/rebuilderd/.
-    File(String),
-    /// Something never read, and why.
-    Refused(String, String),
-}
+/// How `repro verify` names an instance beside SSH principals, so that an
+/// instance called like a principal is never counted as the same confirmer.
+pub const INSTANCE_PREFIX: &str = "rebuilderd:";
 
-/// The entries under `root`, bounded: no symlink followed, depth and count
-/// limited, sorted by path.
-fn walk(root: &Path) -> Result<Vec<Entry>> {
-    let mut entries = Vec::new();
-    let walker = walkdir::WalkDir::new(root)
-        .follow_links(false)
-        .follow_root_links(false)
-        .max_depth(MAX_DEPTH)
-        .sort_by_file_name();
-    for entry in walker {
-        if entries.len() >= MAX_FILES {
-            bail!(
-                "{}: more than {MAX_FILES} entries; the collector stores one file per instance and binary, so this is not a release's attestations",
-                root.display()
-            );
-        }
-        let entry = match entry {
-            Ok(entry) => entry,
-            Err(e) => {
-                let rel = e
-                    .path()
-                    .and_then(|p| p.strip_prefix(root).ok())
-                    .map(|p| p.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                entries.push(Entry::Refused(rel, format!("cannot read: {e}")));
-                continue;
-            }
-        };
-        let rel = entry
-            .path()
-            .strip_prefix(root)
-            .map(|p| p.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let kind = entry.file_type();
-        if kind.is_symlink() {
-            entries.push(Entry::Refused(rel, "a symlink, not followed".to_owned()));
-        } else if kind.is_dir() {
-            if entry.depth() == MAX_DEPTH {
-                entries.push(Entry::Refused(
-                    rel,
-                    format!("a folder nested deeper than {MAX_DEPTH} levels, not read"),
-                ));
-            }
-        } else {
-            entries.push(Entry::File(rel));
+/// [`check_release`] for `repro verify`, which has the folder open and its
+/// artifacts hashed already: instances named `rebuilderd:<name>`.
+pub(crate) fn for_verify(
+    folder: &BuildFolder,
+    hashed: &[(String, String, Artifact)],
+    attestations: &Path,
+    trust: &TrustConfig,
+) -> Result<RebuilderdReport> {
+    let bytes = manifest_bytes(folder)?;
+    let mut report = judge(&folder.manifest, &bytes, hashed, attestations, trust)?;
+    let prefixed = |name: &mut String| name.insert_str(0, INSTANCE_PREFIX);
+    for link in &mut report.links {
+        if let Some(p) = link.principal.as_mut() {
+            prefixed(p);
         }
     }
-    Ok(entries)
+    for a in &mut report.artifacts {
+        a.agreed.iter_mut().for_each(prefixed);
+        a.missing.iter_mut().for_each(prefixed);
+        a.disagreed
+            .iter_mut()
+            .for_each(|d| prefixed(&mut d.principal));
+    }
+    Ok(report)
 }
 
 /// The verdicts of one release: `hashed` are the artifacts judged.
@@ -240,7 +207,7 @@ pub(crate) fn judge(
                     None => Err(HashError::Missing),
                 };
                 let checked = match read {
-                    Err(e) => Err((AttestationStatus::Malformed, format!("cannot read: {e}"))),
+                    Err(e) => Err((AttestationStatus::Malformed, e.to_string())),
                     Ok(_) if !rel.ends_with(LINK_SUFFIX) && !rel.ends_with(BAD_SUFFIX) => Err((
                         AttestationStatus::Malformed,
                         format!(

@@ -222,6 +222,37 @@ mod tests {
         serde_json::to_vec(&block).unwrap()
     }
 
+    /// Served by a real rebuilderd 0.28 (Debian sid packages: daemon, worker,
+    /// stand-in backend) on 2026-12-06: the worker's signature, then the
+    /// daemon's; the daemon key from its /api/v1/meta/public-keys PEM.
+    const REAL_LINK: &str = r#"{"signatures":[{"keyid":"5f1c91e583fd04e9dade11168b146c0b567c5aeecdf5ea64bdc7e75640853057","sig":"fee6aeb0da084d6e688fcb1f665cc187972c2cf7751d6bbee095c142b9e859c5aa80285adbd43c586025ec28c645c0c45e8fad178b4c6f7b67861ac518411102"},{"keyid":"b52ab716a330efe17669239d529ea9c80aa49693f2ecee822c3a96447c4087f0","sig":"0c1b237b3ce5862f2d4177e5b691a876c2efdc24a74b17cf08c3561dcb5a706b7d870828bf165d26c8102a639d24b83cc412c9a1c34967877497ce293a22c704"}],"signed":{"_type":"link","name":"rebuild camhub-ip","materials":{"x86_64-unknown-linux-gnu.json":{"sha512":"41910ca1f61f796841b0303f741c1c79dd8d74730c3957183758c09d379ad346ede2d1ddf006dba5fcea662c697e1a52dcd2903e1d262b78569a1d4a69203f14","sha256":"7438c41abfd73a4651de1bf598764bfde9d50a49a85d92c4bdcc0f206ed6b043"}},"products":{"camhub-ip":{"sha256":"33b88cf313cdd0c4347010d4aac7bdb17b76a1db5eaf960f17cf085c30c191ec","sha512":"3a97192a6efab7ef1752094969be3aef26a007453ed62650133df52c8bc78cc93db7030bff369ecf68f6826ab83962e8c26e82f850becd07d243450c2fe5157e"}},"environment":null,"byproducts":{},"command":[]}}"#;
+    const REAL_DAEMON_KEY: &str =
+        "ed25519:867dc5fa00e57f491308d14da6a7d8639006261ccd405954e5fb96723bb096d3";
+
+    #[test]
+    fn a_link_from_a_real_rebuilderd_verifies_with_its_daemon_key() {
+        let t = TrustConfig::parse(&format!(
+            "k = 1\n[[rebuilder]]\nname = \"real\"\nkey = \"{REAL_DAEMON_KEY}\"\n"
+        ))
+        .unwrap();
+        let checked = check(REAL_LINK.as_bytes(), &t).unwrap();
+        assert_eq!(checked.instance, "real");
+        assert_eq!(
+            only_entry(&checked.products),
+            Some((
+                "camhub-ip",
+                Some("33b88cf313cdd0c4347010d4aac7bdb17b76a1db5eaf960f17cf085c30c191ec")
+            ))
+        );
+        let edited = REAL_LINK.replace(
+            "\"camhub-ip\":{\"sha256\":\"33",
+            "\"camhub-ip\":{\"sha256\":\"34",
+        );
+        assert_ne!(edited, REAL_LINK);
+        let (status, _) = check(edited.as_bytes(), &t).unwrap_err();
+        assert_eq!(status, AttestationStatus::BadSignature);
+    }
+
     #[test]
     fn the_key_id_is_rebuilderds() {
         let daemon = key();

@@ -9,6 +9,7 @@
 pub mod confirm;
 pub mod input;
 pub mod link;
+pub mod stored;
 pub mod trust;
 
 /// The `distribution` of every job: the key of the worker's `[backend."camhub"]`.
