@@ -6,7 +6,12 @@
 //! rebuilderd itself (daemon, workers, rebuildctl) is the engine: nothing
 //! here schedules, queues or stores jobs.
 
+pub mod api;
+pub mod collect;
+pub mod daemon_key;
 pub mod input;
+pub mod release;
+pub mod status;
 pub mod trust;
 
 /// The `distribution` of every job: the key of the worker's `[backend."camhub"]`.
