@@ -4,12 +4,21 @@
 //! Needs `serde_json` and `tempfile` (dev-dependencies); std otherwise.
 //!
 //! ```ignore
-//! let Some(bins) = rebuilderd_instance::available() else { return }; // prints SKIPPED
-//! let inst = Instance::start(&bins, Options::new(&["x86_64-unknown-linux-gnu"], backend));
-//! inst.sync(&report_json);                                          // rebuildctl pkgs sync-stdin
-//! let s = inst.wait_for_verdict("camhub-ip", "0.2.0", triple, Duration::from_secs(60));
-//! println!("{:?}", inst.memory());                                  // RSS for the notes
+//! let Some(bins) = rebuilderd_instance::available() else { return }; // printed SKIPPED
+//! let mut options = Options::new(&[X86, ARM], &backend);    // the worker's backend."camhub"
+//! options.ports = Some(18490..=18499);                      // else any free port
+//! options.env.push(("KNOB".into(), "1".into()));            // seen by the backend
+//! let mut inst = Instance::start(&bins, options);           // daemon answering, worker started
+//! inst.sync(&package_report_json);                          // rebuildctl pkgs sync-stdin
+//! let verdict = inst.wait_for_verdict("camhub-ip", "0.2.0", X86, Duration::from_secs(600));
+//! inst.kill_worker();                                       // and its backend
+//! inst.requeue("camhub-ipcamera-camerahub", "0.2.0", X86);  // queue drop + queue push
+//! inst.start_worker();                                      // same key
+//! eprintln!("{:?}", inst.memory());                         // VmHWM/VmRSS of daemon, worker
 //! ```
+//! `inst.url` is the API root for `repro rebuilderd key/collect/status`;
+//! `inst.rebuildctl(args, stdin)`, `inst.queue_ls()`, `inst.verdict(..)`,
+//! `inst.wait_until(what, timeout, |i| ...)` and `inst.logs()` cover the rest.
 //!
 //! Where the binaries come from: `CAMHUB_REBUILDERD_ROOT` (a Debian sid root
 //! with the rebuilderd packages, run outside any chroot through that root's
@@ -78,8 +87,9 @@ impl Binaries {
 }
 
 /// The rebuilderd programs, if the environment names them (see the module
-/// doc). Prints why not (SKIPPED) and returns None; panics instead when
-/// `CAMHUB_REQUIRE_REBUILDERD=1`.
+/// doc). When it names none: prints SKIPPED and returns None, or panics
+/// with `CAMHUB_REQUIRE_REBUILDERD=1`. Named but not running is a mistake
+/// in the setup, never a skip: that panics always.
 pub fn available() -> Option<Binaries> {
     let found = if let Some(root) = std::env::var_os("CAMHUB_REBUILDERD_ROOT") {
         Some(Binaries::Root(root.into()))
@@ -91,7 +101,7 @@ pub fn available() -> Option<Binaries> {
         None => "neither CAMHUB_REBUILDERD_ROOT (a Debian root with rebuilderd 0.28) nor CAMHUB_REBUILDERD_BIN_DIR (cargo-installed binaries) is set".to_owned(),
         Some(bins) => match bins.present() {
             Ok(()) => return found,
-            Err(e) => format!("{bins:?} does not run: {e}"),
+            Err(e) => panic!("{bins:?} (from the environment) does not run: {e}"),
         },
     };
     if required {
@@ -151,7 +161,8 @@ pub struct Memory {
 pub struct Instance {
     bins: Binaries,
     options: Options,
-    _tmp: tempfile::TempDir,
+    /// Deletes the folder when the instance goes.
+    _tmp: Option<tempfile::TempDir>,
     /// The instance's folder: daemon/ (state, cookie, log), worker/ (key, config, log, tmp).
     pub dir: PathBuf,
     /// `http://127.0.0.1:<port>`.
@@ -174,21 +185,37 @@ fn random_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Ports handed out in this process: parallel tests must not both try one
+/// (a daemon that cannot bind exits, and the check below would find the other's).
+static TAKEN: std::sync::Mutex<Vec<u16>> = std::sync::Mutex::new(Vec::new());
+
 fn pick_port(range: &Option<RangeInclusive<u16>>) -> u16 {
     let candidates: Vec<u16> = match range {
         Some(r) => r.clone().collect(),
-        None => vec![0],
+        None => vec![0; 8],
     };
+    let mut taken = TAKEN.lock().unwrap_or_else(|e| e.into_inner());
     for port in candidates {
+        if taken.contains(&port) {
+            continue;
+        }
         if let Ok(l) = TcpListener::bind(("127.0.0.1", port)) {
-            return l.local_addr().unwrap().port();
+            let port = l.local_addr().unwrap().port();
+            if !taken.contains(&port) {
+                taken.push(port);
+                return port;
+            }
         }
     }
     panic!("no free port in {range:?}");
 }
 
+/// How many ports a start tries before it gives up.
+const START_ATTEMPTS: usize = 5;
+
 impl Instance {
-    /// Writes the configs, starts the daemon, waits until it answers, starts the worker.
+    /// Writes the configs, starts the daemon, waits until it answers (it
+    /// and no other: the admin cookie must work), starts the worker.
     pub fn start(bins: &Binaries, options: Options) -> Instance {
         let tmp = tempfile::Builder::new()
             .prefix("rebuilderd-")
@@ -198,67 +225,80 @@ impl Instance {
         for sub in ["daemon", "worker", "worker/tmp"] {
             fs::create_dir_all(dir.join(sub)).unwrap();
         }
-        let port = pick_port(&options.ports);
-        let url = format!("http://127.0.0.1:{port}");
         let secret = random_token();
         let cookie = dir.join("daemon/auth-cookie");
         fs::write(&cookie, random_token()).unwrap();
-        fs::write(
-            dir.join("daemon/rebuilderd.conf"),
-            format!(
-                "[http]\nbind_addr = \"127.0.0.1:{port}\"\nendpoint = \"{url}\"\n\n[worker]\nsignup_secret = \"{secret}\"\n"
-            ),
-        )
-        .unwrap();
-        let archs: Vec<String> = options
-            .architectures
-            .iter()
-            .map(|a| format!("{a:?}"))
-            .collect();
-        fs::write(
-            dir.join("worker/rebuilderd-worker.conf"),
-            format!(
-                "endpoint = \"{url}\"\nsignup_secret = \"{secret}\"\nsupported_architectures = [{}]\nidle_delay = {}\n\n[build]\ntimeout = {}\nmax_bytes = 10485760\n\n[diffoscope]\nenabled = false\n\n[backend.\"camhub\"]\npath = {:?}\n",
-                archs.join(", "),
-                options.idle_delay,
-                options.build_timeout,
-                options.backend.display().to_string(),
-            ),
-        )
-        .unwrap();
         let marker = format!("{}/{}", dir.display(), random_token());
-        let log = fs::File::create(dir.join("daemon/daemon.log")).unwrap();
-        let daemon = bins
-            .command("rebuilderd")
-            .arg("-c")
-            .arg(dir.join("daemon/rebuilderd.conf"))
-            .current_dir(dir.join("daemon"))
-            .env("REBUILDERD_COOKIE_PATH", &cookie)
-            .env("RUST_LOG", "info")
-            .env(MARKER_VAR, format!("{marker}/daemon"))
-            .stdin(Stdio::null())
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .spawn()
-            .expect("rebuilderd starts");
-        let mut inst = Instance {
-            bins: bins.clone(),
-            options,
-            _tmp: tmp,
-            dir,
-            url,
-            cookie,
-            marker,
-            daemon,
-            worker: None,
-        };
-        inst.wait_until("the daemon answers", COMMAND_DEADLINE, |i| {
-            i.http_get("/api/v1/meta/public-keys")
-                .filter(|(status, _)| *status == 200)
-                .map(|_| ())
-        });
-        inst.start_worker();
-        inst
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let port = pick_port(&options.ports);
+            let url = format!("http://127.0.0.1:{port}");
+            write_configs(&dir, port, &secret, &options);
+            let log = fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(dir.join("daemon/daemon.log"))
+                .unwrap();
+            let daemon = bins
+                .command("rebuilderd")
+                .arg("-c")
+                .arg(dir.join("daemon/rebuilderd.conf"))
+                .current_dir(dir.join("daemon"))
+                .env("REBUILDERD_COOKIE_PATH", &cookie)
+                .env("RUST_LOG", "info")
+                .env(MARKER_VAR, format!("{marker}/daemon"))
+                .stdin(Stdio::null())
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .expect("rebuilderd starts");
+            let mut inst = Instance {
+                bins: bins.clone(),
+                options: options.clone(),
+                _tmp: None,
+                dir: dir.clone(),
+                url,
+                cookie: cookie.clone(),
+                marker: marker.clone(),
+                daemon,
+                worker: None,
+            };
+            let up = inst.wait_until("the daemon to answer", COMMAND_DEADLINE, |i| {
+                if i.is_ours() {
+                    Some(true)
+                } else {
+                    // Exited: it could not bind (someone else took the port).
+                    let exited = fs::metadata(format!("/proc/{}", i.daemon.id())).is_err()
+                        || rss(i.daemon.id()).now_kib == 0;
+                    exited.then_some(false)
+                }
+            });
+            if up {
+                inst._tmp = Some(tmp);
+                inst.start_worker();
+                return inst;
+            }
+            if attempt == START_ATTEMPTS {
+                panic!(
+                    "rebuilderd did not start on {START_ATTEMPTS} ports\n{}",
+                    inst.logs()
+                );
+            }
+            // Dropping `inst` kills what is left of this try; the folder stays.
+        }
+    }
+
+    /// Whether the daemon at `url` is this instance's: only it takes our
+    /// admin cookie. The probe asks to requeue a distribution nobody has.
+    fn is_ours(&self) -> bool {
+        let body = r#"{"distribution":"camhub-harness-probe"}"#;
+        let request = format!(
+            "POST /api/v1/queue HTTP/1.0\r\nX-Auth-Cookie: {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+            fs::read_to_string(&self.cookie).unwrap_or_default().trim(),
+            body.len()
+        );
+        matches!(self.http(&request), Some((200..=299, _)))
     }
 
     /// Starts the worker (again, after [`Instance::kill_worker`]): same folder, same key.
@@ -458,15 +498,20 @@ impl Instance {
         )
     }
 
-    /// GET `path` from the daemon by hand (HTTP/1.0, 5 s deadline): status and body.
+    /// GET `path` from the daemon by hand: status and body.
     pub fn http_get(&self, path: &str) -> Option<(u16, String)> {
+        self.http(&format!("GET {path} HTTP/1.0\r\n\r\n"))
+    }
+
+    /// One raw HTTP/1.0 exchange with the daemon (5 s deadlines): status and body.
+    fn http(&self, request: &str) -> Option<(u16, String)> {
         let addr = self.url.trim_start_matches("http://");
         let mut stream = TcpStream::connect(addr).ok()?;
         stream.set_read_timeout(Some(Duration::from_secs(5))).ok()?;
         stream
             .set_write_timeout(Some(Duration::from_secs(5)))
             .ok()?;
-        write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").ok()?;
+        stream.write_all(request.as_bytes()).ok()?;
         let mut reply = Vec::new();
         stream.take(64 << 20).read_to_end(&mut reply).ok()?;
         let text = String::from_utf8_lossy(&reply);
@@ -474,6 +519,34 @@ impl Instance {
         let status = head.split_whitespace().nth(1)?.parse().ok()?;
         Some((status, body.to_owned()))
     }
+}
+
+/// The daemon's and the worker's configs for a daemon on `port`.
+fn write_configs(dir: &Path, port: u16, secret: &str, options: &Options) {
+    let url = format!("http://127.0.0.1:{port}");
+    fs::write(
+        dir.join("daemon/rebuilderd.conf"),
+        format!(
+            "[http]\nbind_addr = \"127.0.0.1:{port}\"\nendpoint = \"{url}\"\n\n[worker]\nsignup_secret = \"{secret}\"\n"
+        ),
+    )
+    .unwrap();
+    let archs: Vec<String> = options
+        .architectures
+        .iter()
+        .map(|a| format!("{a:?}"))
+        .collect();
+    fs::write(
+        dir.join("worker/rebuilderd-worker.conf"),
+        format!(
+            "endpoint = \"{url}\"\nsignup_secret = \"{secret}\"\nsupported_architectures = [{}]\nidle_delay = {}\n\n[build]\ntimeout = {}\nmax_bytes = 10485760\n\n[diffoscope]\nenabled = false\n\n[backend.\"camhub\"]\npath = {:?}\n",
+            archs.join(", "),
+            options.idle_delay,
+            options.build_timeout,
+            options.backend.display().to_string(),
+        ),
+    )
+    .unwrap();
 }
 
 impl Drop for Instance {
