@@ -376,3 +376,75 @@ fn unusable_input_is_refused() {
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("build.version"), "{}", r.stderr);
 }
+
+#[test]
+fn instances_come_from_the_rebuilders_file_and_instance_overrides_them() {
+    let (_t, tmp) = tmp();
+    let release = release_dir(&tmp);
+    let server = FakeInstance::start(honest(&release));
+    let key = |b: u8| format!("ed25519:{}", format!("{b:02x}").repeat(32));
+    let file = tmp.join("rebuilders.toml");
+    fs::write(
+        &file,
+        format!(
+            "k = 1\n[[rebuilder]]\nname = \"alice\"\nkey = \"{}\"\nurl = \"http://127.0.0.1:9\"\n[[rebuilder]]\nname = \"bob\"\nkey = \"{}\"\n",
+            key(1),
+            key(2)
+        ),
+    )
+    .unwrap();
+    // alice's address replaced; bob has none, so he is not asked.
+    let r = run_within(
+        repro()
+            .args(["rebuilderd", "collect", "--json", "--rebuilders"])
+            .arg(&file)
+            .arg(&release)
+            .arg("--instance")
+            .arg(format!("alice={}", server.url)),
+        60,
+    );
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    let report: CollectReport = serde_json::from_str(&r.stdout).unwrap();
+    assert!(
+        report
+            .results
+            .iter()
+            .all(|c| c.instance == "alice" && c.url == server.url)
+    );
+    assert_eq!(report.results.len(), 2);
+    // Only bob, who has no url: nobody to ask.
+    fs::write(
+        &file,
+        format!(
+            "k = 1\n[[rebuilder]]\nname = \"bob\"\nkey = \"{}\"\n",
+            key(2)
+        ),
+    )
+    .unwrap();
+    let r = run(repro()
+        .args(["rebuilderd", "collect", "--rebuilders"])
+        .arg(&file)
+        .arg(&release));
+    assert_eq!(r.code, 2, "{}", r.stdout);
+    assert!(r.stderr.contains("no instance to ask"), "{}", r.stderr);
+}
+
+#[test]
+fn two_artifacts_with_one_triple_and_bin_are_refused() {
+    let (_t, tmp) = tmp();
+    let release = release_dir(&tmp);
+    let m = release.join("manifest.json");
+    let mut manifest: serde_json::Value = serde_json::from_slice(&fs::read(&m).unwrap()).unwrap();
+    let mut twin = manifest["artifacts"][0].clone();
+    twin["package"] = json!("another_package");
+    manifest["artifacts"].as_array_mut().unwrap().push(twin);
+    fs::write(&m, manifest.to_string()).unwrap();
+    let r = collect(&release, "http://127.0.0.1:9", &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .contains(&format!("two artifacts are `{X86}/{BIN}`")),
+        "{}",
+        r.stderr
+    );
+}

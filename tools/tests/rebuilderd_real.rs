@@ -153,12 +153,42 @@ fn key_collect_and_status_against_a_real_rebuilderd() {
     }
     eprintln!("rebuilderd memory after collect: {:?}", inst.memory());
 
+    // Collecting again changes nothing: the daemon countersigned on the first fetch.
+    let links: Vec<Vec<u8>> = [X86, ARM]
+        .iter()
+        .map(|t| {
+            fs::read(release.join(format!("attestations/rebuilderd/alice/{t}/{BIN}.link"))).unwrap()
+        })
+        .collect();
+    let r = run_within(
+        repro()
+            .args(["rebuilderd", "collect", "--rebuilders"])
+            .arg(&rebuilders)
+            .arg(&release),
+        60,
+    );
+    eprintln!("{}", r.stdout);
+    assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
+    assert_eq!(
+        r.stdout
+            .lines()
+            .filter(|l| l.starts_with("COLLECTED  alice"))
+            .count(),
+        2
+    );
+    for (t, before) in [X86, ARM].iter().zip(links) {
+        let now = fs::read(release.join(format!("attestations/rebuilderd/alice/{t}/{BIN}.link")))
+            .unwrap();
+        assert_eq!(now, before);
+    }
+
     let mut status = repro();
     status
         .args(["rebuilderd", "status", "--rebuilders"])
         .arg(&rebuilders)
         .arg(&release);
     let r = run_within(&mut status, 60);
+    eprintln!("{}", r.stdout);
     assert_eq!(r.code, 0, "{}{}", r.stdout, r.stderr);
     for triple in [X86, ARM] {
         let line = r.stdout.lines().find(|l| l.contains(triple)).unwrap();

@@ -82,6 +82,16 @@ impl Release {
                 input_sha256: sha256_bytes(&input),
             });
         }
+        let mut seen = std::collections::BTreeSet::new();
+        for a in &artifacts {
+            if !seen.insert((a.triple.as_str(), a.bin.as_str())) {
+                bail!(
+                    "{}: two artifacts are `{}`; rebuilderd knows a binary by triple and name, so each must appear once",
+                    path.display(),
+                    escape_untrusted(&a.label())
+                );
+            }
+        }
         if artifacts.is_empty() {
             bail!(
                 "{}: the manifest lists no artifact; nothing to rebuild",
