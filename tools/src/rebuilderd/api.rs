@@ -168,7 +168,17 @@ impl Client {
                     reason: format!("not a usable URL: {e}"),
                 }));
             }
-            Err(e) => return Attempt::Retry(escape_untrusted(&e.to_string())),
+            // Worth another try: the daemon restarting, a proxy or the network hiccuping.
+            Err(
+                e
+                @ (ureq::Error::ConnectionFailed | ureq::Error::HostNotFound | ureq::Error::Io(_)),
+            ) => return Attempt::Retry(escape_untrusted(&e.to_string())),
+            Err(e) => {
+                return Attempt::Done(Err(FetchError::Malformed {
+                    url: url.to_owned(),
+                    reason: escape_untrusted(&e.to_string()),
+                }));
+            }
         };
         let status = response.status().as_u16();
         match status {
