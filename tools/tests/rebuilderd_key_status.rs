@@ -139,3 +139,27 @@ fn status_of_an_unknown_and_an_unreachable_instance() {
         assert_eq!(a.instances[1].state, State::Unreachable);
     }
 }
+
+#[test]
+fn status_colours_only_when_asked_and_never_with_no_color() {
+    let (_t, tmp) = tmp();
+    let release = release_dir(&tmp);
+    let good = FakeInstance::start(honest(&release));
+    let status = |color: &str, no_color: bool| {
+        let mut cmd = repro();
+        cmd.args(["rebuilderd", "status", "--color", color])
+            .arg(&release)
+            .arg("--instance")
+            .arg(format!("alice={}", good.url));
+        if no_color {
+            cmd.env("NO_COLOR", "1");
+        }
+        let r = run(&mut cmd);
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        r.stdout
+    };
+    assert!(status("always", false).contains("\x1b[32mGOOD"));
+    assert!(!status("always", true).contains('\x1b'));
+    // Not a terminal: auto means none.
+    assert!(!status("auto", false).contains('\x1b'));
+}
