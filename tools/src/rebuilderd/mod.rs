@@ -6,9 +6,14 @@
 //! rebuilderd itself (daemon, workers, rebuildctl) is the engine: nothing
 //! here schedules, queues or stores jobs.
 
+pub mod api;
+pub mod collect;
 pub mod confirm;
+pub mod daemon_key;
 pub mod input;
 pub mod link;
+pub mod release;
+pub mod status;
 pub mod stored;
 pub mod trust;
 
