@@ -338,12 +338,16 @@ fn two_independent_rebuilderd_instances_confirm_a_release_and_the_device_install
     let mut instances = Vec::new();
     for name in ["alice", "bob"] {
         let backend = backend_wrapper(&dir.join(name), &source, &dir.join(name).join("work"));
-        let instance = Instance::start(&bins, Options::new(&[TRIPLE], &backend));
+        let mut options = Options::new(&[TRIPLE], &backend);
+        // Apart from repro's own real-rebuilderd tests (18480-18489).
+        options.ports = Some(18490..=18499);
+        let instance = Instance::start(&bins, options);
         for report in &reports {
             instance.sync(report);
         }
         instances.push((name, instance));
     }
+    let synced = Instant::now();
     let source_name = format!("camhub-{}-{}", PAIR.0, PAIR.1);
 
     // alice's worker is killed while her backend builds: the build dies with
@@ -388,9 +392,17 @@ fn two_independent_rebuilderd_instances_confirm_a_release_and_the_device_install
     for (name, instance) in &instances {
         let good = instance.wait_for_verdict(BIN, "1.0.0", TRIPLE, Duration::from_secs(900));
         assert_eq!(good, "GOOD", "{name}: honest release\n{}", instance.logs());
+        eprintln!(
+            "{name}: 1.0.0 GOOD {:.1} s after the sync",
+            synced.elapsed().as_secs_f64()
+        );
         let bad = instance.wait_for_verdict(BIN, "1.0.1", TRIPLE, Duration::from_secs(900));
         assert_eq!(bad, "BAD", "{name}: tampered release\n{}", instance.logs());
-        eprintln!("{name}: memory {:?}", instance.memory());
+        eprintln!(
+            "{name}: 1.0.1 BAD {:.1} s after the sync; memory {:?}",
+            synced.elapsed().as_secs_f64(),
+            instance.memory()
+        );
     }
     let pairs: Vec<(&str, &Instance)> = instances.iter().map(|(n, i)| (*n, i)).collect();
     let rebuilders = dir.join("rebuilders.toml");
