@@ -12,7 +12,7 @@ fn help(args: &[&str]) -> String {
     r.stdout
 }
 
-const SUBCOMMANDS: [&str; 12] = [
+const SUBCOMMANDS: [&str; 13] = [
     "build",
     "manifest",
     "compare",
@@ -20,6 +20,7 @@ const SUBCOMMANDS: [&str; 12] = [
     "sums",
     "attest",
     "verify",
+    "rebuilderd",
     "matrix",
     "portable",
     "toolchain",
