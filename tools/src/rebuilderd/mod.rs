@@ -7,6 +7,7 @@
 //! here schedules, queues or stores jobs.
 
 pub mod input;
+pub mod sync;
 pub mod trust;
 
 /// The `distribution` of every job: the key of the worker's `[backend."camhub"]`.
