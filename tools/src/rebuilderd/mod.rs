@@ -6,6 +6,7 @@
 //! rebuilderd itself (daemon, workers, rebuildctl) is the engine: nothing
 //! here schedules, queues or stores jobs.
 
+pub mod backend;
 pub mod input;
 pub mod sync;
 pub mod trust;
