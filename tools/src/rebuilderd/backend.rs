@@ -9,6 +9,7 @@
 
 use std::ffi::OsString;
 use std::io::Write;
+use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::time::{Duration, Instant};
@@ -467,7 +468,10 @@ fn run_logged(argv: &[OsString], dir: Option<&Path>, log: &mut dyn Write) -> Res
             .join(" ")
     )?;
     log.flush()?;
+    // Their stdout too is log: ours carries only the verdict lines.
+    let stderr = std::io::stderr().as_fd().try_clone_to_owned()?;
     let mut child = command(argv, dir)
+        .stdout(stderr)
         .spawn()
         .with_context(|| format!("cannot run {}", argv[0].to_string_lossy()))?;
     loop {
