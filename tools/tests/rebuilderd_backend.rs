@@ -74,7 +74,9 @@ impl Job {
             .args(["--source", source])
             .env("REBUILDERD_OUTDIR", self.root.join("out"))
             .env("TMPDIR", self.root.join("tmp"))
-            .env_remove("CAMHUB_REBUILD_SOURCE");
+            .env_remove("CAMHUB_REBUILD_SOURCE")
+            .env_remove("CAMHUB_REBUILD_WORK_DIR")
+            .env_remove("CAMHUB_REBUILD_REPRO");
         cmd
     }
 
@@ -263,11 +265,15 @@ fn the_backend_and_its_build_die_with_the_worker() {
     let bin = job.root.join("bin");
     fs::create_dir_all(&bin).unwrap();
     let git_pid = job.root.join("git.pid");
+    // It also starts a process in a session of its own, which no signal to
+    // git's process group reaches: what a build leaves behind.
+    let orphan_pid = job.root.join("orphan.pid");
     fs::write(
         bin.join("git"),
         format!(
-            "#!/bin/sh\necho $$ > {}.tmp && mv {0}.tmp {0}\nexec sleep 300\n",
-            git_pid.display()
+            "#!/bin/sh\nsetsid sh -c 'echo $$ > {1}.tmp && mv {1}.tmp {1}; exec sleep 300' &\necho $$ > {0}.tmp && mv {0}.tmp {0}\nexec sleep 300\n",
+            git_pid.display(),
+            orphan_pid.display()
         ),
     )
     .unwrap();
@@ -295,7 +301,9 @@ fn the_backend_and_its_build_die_with_the_worker() {
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null());
     let mut worker = worker.spawn().unwrap();
-    wait_for("the backend to start git", 30, || git_pid.exists());
+    wait_for("the backend to start git", 30, || {
+        git_pid.exists() && orphan_pid.exists()
+    });
     let backend: i32 = fs::read_to_string(&backend_pid)
         .unwrap()
         .trim()
@@ -306,7 +314,12 @@ fn the_backend_and_its_build_die_with_the_worker() {
         .trim()
         .parse()
         .unwrap();
-    assert!(!gone(backend) && !gone(git));
+    let orphan: i32 = fs::read_to_string(&orphan_pid)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(!gone(backend) && !gone(git) && !gone(orphan));
     let work: Vec<_> = fs::read_dir(job.root.join("tmp")).unwrap().collect();
     assert_eq!(
         work.len(),
@@ -318,6 +331,7 @@ fn the_backend_and_its_build_die_with_the_worker() {
     worker.wait().unwrap();
     wait_for("the backend to die with its parent", 20, || gone(backend));
     wait_for("its git to die with it", 20, || gone(git));
+    wait_for("what git left running to be stopped", 20, || gone(orphan));
     // It stopped on SIGTERM, so it removed its work folder on the way out.
     job.assert_clean();
 }

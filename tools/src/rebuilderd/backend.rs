@@ -9,14 +9,13 @@
 
 use std::ffi::OsString;
 use std::io::Write;
-use std::os::fd::AsFd;
 use std::path::{Path, PathBuf};
-use std::process::{Command, ExitStatus};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use anyhow::{Context, Result, bail};
 
 use super::input;
+use super::process::{RemovedOnDrop, Succeeded, reap_orphans, run_capture, run_logged, which};
 use crate::build::interrupt;
 use crate::hashing::{self, HashError};
 use crate::manifest::Manifest;
@@ -45,26 +44,6 @@ impl Rebuilt {
     pub fn matches(&self) -> bool {
         self.release_sha256.as_deref() == Some(self.sha256.as_str())
     }
-}
-
-/// Makes this process get SIGTERM when its parent (the worker) dies, so a
-/// killed worker does not leave a rebuild running. Fails when the parent is
-/// already gone: nobody would read the result.
-pub fn die_with_parent() -> Result<()> {
-    // SAFETY: getppid and prctl(PR_SET_PDEATHSIG) only read and set this process's own state.
-    let parent = unsafe { libc::getppid() };
-    let set = unsafe { libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) };
-    if set != 0 {
-        bail!(
-            "prctl(PR_SET_PDEATHSIG): {}",
-            std::io::Error::last_os_error()
-        );
-    }
-    // The parent may have died between the two calls: then we were reparented.
-    if unsafe { libc::getppid() } != parent {
-        bail!("the process that started the backend is gone; nothing to rebuild for");
-    }
-    Ok(())
 }
 
 /// Reads and checks the build input: one bounded read of a regular file.
@@ -210,7 +189,7 @@ pub fn rebuild(options: &Options, log: &mut dyn Write) -> Result<Vec<Rebuilt>> {
         );
     }
 
-    let temporary;
+    let mut temporary = None;
     let work = match options.work_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir)
@@ -218,13 +197,44 @@ pub fn rebuild(options: &Options, log: &mut dyn Write) -> Result<Vec<Rebuilt>> {
             dir.to_owned()
         }
         None => {
-            temporary = tempfile::Builder::new()
+            let dir = tempfile::Builder::new()
                 .prefix("repro-rebuilderd-")
                 .tempdir()
-                .context("cannot create a temporary work folder (TMPDIR)")?;
-            temporary.path().to_owned()
+                .context("cannot create a temporary work folder (TMPDIR)")?
+                .keep();
+            temporary = Some(RemovedOnDrop(dir.clone()));
+            dir
         }
     };
+    let result = build_in(&work, options, &manifest, triple, &way, log);
+    // What the build started and left behind (a cargo that died of its
+    // closed log pipe leaves its rustc running) must be gone before its
+    // folder is removed, or it writes into it as it is removed.
+    reap_orphans();
+    drop(temporary);
+    let rebuilt = result?;
+    writeln!(
+        log,
+        "==> rebuilt {triple} in {:.1} s",
+        started.elapsed().as_secs_f64()
+    )?;
+    Ok(rebuilt)
+}
+
+/// The rebuild proper, in the work folder `work`.
+fn build_in(
+    work: &Path,
+    options: &Options,
+    manifest: &Manifest,
+    triple: &str,
+    way: &Way,
+    log: &mut dyn Write,
+) -> Result<Vec<Rebuilt>> {
+    let rev = manifest
+        .build
+        .source_rev
+        .as_deref()
+        .expect("input::parse requires it");
     let checkout = work.join("checkout");
     let took = Instant::now();
     fetch(options.source, rev, &checkout, log)?;
@@ -235,7 +245,7 @@ pub fn rebuild(options: &Options, log: &mut dyn Write) -> Result<Vec<Rebuilt>> {
         took.elapsed().as_secs_f64()
     )?;
 
-    let built = match &way {
+    let built = match way {
         Way::Nix { mode, attribute } => {
             writeln!(
                 log,
@@ -292,7 +302,7 @@ pub fn rebuild(options: &Options, log: &mut dyn Write) -> Result<Vec<Rebuilt>> {
                 std::fs::remove_dir_all(&builds)
                     .with_context(|| format!("{}: cannot empty", builds.display()))?;
             }
-            let command = repro_build_command(&repro, &checkout, &manifest, triple, &builds);
+            let command = repro_build_command(&repro, &checkout, manifest, triple, &builds);
             let status = run_logged(&command, None, log)?;
             // 1 is `not portable`: the binaries are there, and the worker judges them.
             if !(status.success() || status.code() == Some(1)) {
@@ -324,11 +334,6 @@ pub fn rebuild(options: &Options, log: &mut dyn Write) -> Result<Vec<Rebuilt>> {
             release_sha256: artifact.sha256.clone(),
         });
     }
-    writeln!(
-        log,
-        "==> rebuilt {triple} in {:.1} s",
-        started.elapsed().as_secs_f64()
-    )?;
     Ok(rebuilt)
 }
 
@@ -413,95 +418,6 @@ fn fetch(source: &str, rev: &str, checkout: &Path, log: &mut dyn Write) -> Resul
     Ok(())
 }
 
-trait Succeeded {
-    fn success_or(self, what: &str) -> Result<()>;
-}
-
-impl Succeeded for ExitStatus {
-    fn success_or(self, what: &str) -> Result<()> {
-        if self.success() {
-            Ok(())
-        } else {
-            bail!("{what} failed ({self})")
-        }
-    }
-}
-
-/// A command that dies with the backend, in a process group of its own so
-/// that stopping it stops what it started.
-fn command(argv: &[OsString], dir: Option<&Path>) -> Command {
-    use std::os::unix::process::CommandExt;
-    let mut command = Command::new(&argv[0]);
-    command.args(&argv[1..]);
-    if let Some(dir) = dir {
-        command.current_dir(dir);
-    }
-    // Never ask a person for a password: there is none, only a build log.
-    command
-        .env("GIT_TERMINAL_PROMPT", "0")
-        .env_remove("GIT_DIR")
-        .env_remove("GIT_WORK_TREE")
-        .env_remove("GIT_INDEX_FILE")
-        .process_group(0);
-    // SAFETY: prctl is async-signal-safe; the closure allocates nothing.
-    unsafe {
-        command.pre_exec(|| {
-            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-    command
-}
-
-/// Runs a command with its output going to the build log (inherited), and
-/// stops it when the backend is told to stop.
-fn run_logged(argv: &[OsString], dir: Option<&Path>, log: &mut dyn Write) -> Result<ExitStatus> {
-    interrupt::check()?;
-    writeln!(
-        log,
-        "+ {}",
-        argv.iter()
-            .map(|a| escape_untrusted(&a.to_string_lossy()))
-            .collect::<Vec<_>>()
-            .join(" ")
-    )?;
-    log.flush()?;
-    // Their stdout too is log: ours carries only the verdict lines.
-    let stderr = std::io::stderr().as_fd().try_clone_to_owned()?;
-    let mut child = command(argv, dir)
-        .stdout(stderr)
-        .spawn()
-        .with_context(|| format!("cannot run {}", argv[0].to_string_lossy()))?;
-    loop {
-        if let Some(status) = child.try_wait()? {
-            return Ok(status);
-        }
-        if let Err(stop) = interrupt::check() {
-            // The group id is the child's pid, ours until it is reaped below.
-            // SAFETY: killpg only sends a signal.
-            unsafe { libc::killpg(child.id() as libc::pid_t, libc::SIGTERM) };
-            child.wait()?;
-            return Err(stop.into());
-        }
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-/// Runs a short command and returns its status and stdout.
-fn run_capture(argv: &[OsString]) -> Result<(ExitStatus, String)> {
-    interrupt::check()?;
-    let out = command(argv, None)
-        .stderr(std::process::Stdio::null())
-        .output()
-        .with_context(|| format!("cannot run {}", argv[0].to_string_lossy()))?;
-    Ok((
-        out.status,
-        String::from_utf8_lossy(&out.stdout).into_owned(),
-    ))
-}
-
 /// The one folder `repro build` made in `builds`.
 fn only_folder(builds: &Path) -> Result<PathBuf> {
     let mut folders = Vec::new();
@@ -521,16 +437,6 @@ fn only_folder(builds: &Path) -> Result<PathBuf> {
             folders.len()
         ),
     }
-}
-
-/// The program's path on PATH, if any.
-fn which(program: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|dir| dir.join(program))
-        .find(|p| {
-            std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-        })
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@
 
 pub mod backend;
 pub mod input;
+mod process;
+pub use process::die_with_parent;
 pub mod sync;
 pub mod trust;
 

@@ -9,9 +9,10 @@ use crate::style::escape_untrusted;
 
 /// The rebuilderd worker's backend for camhub: rebuild one job.
 ///
-/// The worker runs `repro rebuilderd backend inputs/<triple>.json` with
-/// REBUILDERD_OUTDIR set (configure it as `[backend."camhub"] path`, through a
-/// wrapper script that adds --source). It reads only that input (the release's
+/// The worker runs its `[backend."camhub"] path` with one argument,
+/// inputs/<triple>.json, and REBUILDERD_OUTDIR set: point that path at a
+/// script `exec repro rebuilderd backend "$@"`, with --source or the
+/// CAMHUB_REBUILD_* variables in the worker's environment. It reads only that input (the release's
 /// manifest and the job's triple), fetches the manifest's build.source_rev from
 /// --source, checks the checkout is exactly that commit, builds the triple the
 /// way the manifest's build mode says (nix build .#<pair> for nix-* modes,
@@ -31,11 +32,11 @@ pub struct Args {
     /// A work folder to keep and reuse (its checkout and cargo cache make the
     /// next rebuild faster); a temporary folder under TMPDIR, removed
     /// afterwards, by default.
-    #[arg(long, value_name = "DIR")]
+    #[arg(long, env = "CAMHUB_REBUILD_WORK_DIR", value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
     /// The repro that runs `repro build`; by default the checkout's own,
     /// built first, since that revision's build flags made the release.
-    #[arg(long, value_name = "PATH")]
+    #[arg(long, env = "CAMHUB_REBUILD_REPRO", value_name = "PATH")]
     pub repro: Option<PathBuf>,
     /// Where the rebuilt binaries go, each as <bin>; the worker sets
     /// REBUILDERD_OUTDIR.
@@ -44,7 +45,7 @@ pub struct Args {
 }
 
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
-    backend::die_with_parent()?;
+    crate::rebuilderd::die_with_parent()?;
     crate::build::interrupt::install()?;
     let options = Options {
         input: &args.input,
