@@ -152,7 +152,8 @@ let
       manifestArgs = pure.manifestCommand {
         out = "$out";
         workspace = "${src}";
-        inherit plan modes;
+        inherit plan modes version;
+        sourceRev = self.rev or null;
         rustDigests = forEach plan.triples (t: pure.rustDigest built.${t}.toolchain);
       };
     };

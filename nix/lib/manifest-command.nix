@@ -9,6 +9,11 @@
   # triple -> rust_digest (rust-digest.nix) of the toolchain that built it
   rustDigests,
   modes,
+  # The release version (Cargo.toml's [workspace.package] version) and the
+  # git commit the source is (the flake's self.rev); null leaves it out: a
+  # dirty tree has no rev, and its release cannot be rebuilt by anyone.
+  version ? null,
+  sourceRev ? null,
 }:
 [
   "manifest"
@@ -30,3 +35,5 @@
     "${triple}=${modes.${triple}.mode}"
   ]) plan.triples
 )
+++ (if version == null then [ ] else [ "--release-version" version ])
+++ (if sourceRev == null then [ ] else [ "--source-rev" sourceRev ])

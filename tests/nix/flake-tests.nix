@@ -13,6 +13,18 @@ let
     crane = import ./doubles/crane.nix;
     rust-overlay = import ./doubles/rust-overlay.nix;
   };
+  # A clean checkout: the flake's self has the commit.
+  rev = "0123456789abcdef0123456789abcdef01234567";
+  outAtRev = flake.outputs {
+    self = {
+      outPath = ../..;
+      lastModified = 1700000000;
+      inherit rev;
+    };
+    nixpkgs = ./doubles/nixpkgs.nix;
+    crane = import ./doubles/crane.nix;
+    rust-overlay = import ./doubles/rust-overlay.nix;
+  };
   cargoToml = builtins.fromTOML (builtins.readFile ../../Cargo.toml);
   lib = import ../../nix/lib { inherit cargoToml; };
   x86 = "x86_64-unknown-linux-gnu";
@@ -171,12 +183,27 @@ in
       {
         epoch = f.env.SOURCE_DATE_EPOCH;
         installsHub = builtins.match ".*install -D -m 0755 \"[^\"]*-camhub-bin-ip_camera_hub-${arm}/bin/camera_hub\" \"\\$out/${arm}/camhub-ip\".*" f.script != null;
-        manifestLine = builtins.match ".*repro \"manifest\" \"\\$out\" \"--workspace\" \"/nix/store/[^\"]*-source\" \"--target\" \"ipcamera\" \"--profile\" \"camerahub\" \"--run-id\" \"nix\" \"--rust-digest\" \"${x86}=${digest x86}\" \"--build-mode\" \"${x86}=nix-native-x86_64-linux\" \"--rust-digest\" \"${arm}=${digest arm}\" \"--build-mode\" \"${arm}=nix-cross-from-x86_64-linux\"\n.*" f.script != null;
+        manifestLine = builtins.match ".*repro \"manifest\" \"\\$out\" \"--workspace\" \"/nix/store/[^\"]*-source\" \"--target\" \"ipcamera\" \"--profile\" \"camerahub\" \"--run-id\" \"nix\" \"--rust-digest\" \"${x86}=${digest x86}\" \"--build-mode\" \"${x86}=nix-native-x86_64-linux\" \"--rust-digest\" \"${arm}=${digest arm}\" \"--build-mode\" \"${arm}=nix-cross-from-x86_64-linux\" \"--release-version\" \"${cargoToml.workspace.package.version}\"\n.*" f.script != null;
         inherit (f.env) allowedReferences;
         forbidsBothToolchains = builtins.sort builtins.lessThan (map (d: d.name) f.toolchains);
         portable = builtins.match ".*repro portable \"\\$out\" --glibc-floor \"2.36\".*" f.script != null;
         # A store hash in manifest.json would be a reference to the toolchain.
         noStorePathInArgs = builtins.all (t: builtins.match ".*/nix/store/.*" (digest t) == null && builtins.match "nix:rust-toolchain-for-.*@sha256:[0-9a-f]{64}" (digest t) != null) [ x86 arm ];
+      };
+  }
+  {
+    name = "the manifest names the release version always and the source commit when the flake has one (a dirty tree has none)";
+    expected = {
+      clean = true;
+      dirty = false;
+    };
+    actual =
+      let
+        revArgs = f: builtins.match ".*repro \"manifest\" [^\n]* \"--release-version\" \"${cargoToml.workspace.package.version}\" \"--source-rev\" \"${rev}\"\n.*" f.script != null;
+      in
+      {
+        clean = revArgs outAtRev.packages.x86_64-linux.ipcamera-camerahub;
+        dirty = revArgs packages.ipcamera-camerahub;
       };
   }
   {

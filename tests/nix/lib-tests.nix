@@ -134,6 +134,23 @@ in
     };
   }
   {
+    name = "the manifest command passes the release version and the source commit when known";
+    expected = [
+      "manifest" "$out" "--workspace" "/src" "--target" "raspberry" "--profile" "core" "--run-id" "nix"
+      "--rust-digest" "${arm}=nix:a" "--build-mode" "${arm}=nix-cross-from-x86_64-linux"
+      "--release-version" "1.2.3" "--source-rev" "0123456789abcdef0123456789abcdef01234567"
+    ];
+    actual = lib.manifestCommand {
+      out = "$out";
+      workspace = "/src";
+      plan = lib.plan "raspberry" "core";
+      rustDigests = { ${arm} = "nix:a"; };
+      modes = lib.buildModes.canonical;
+      version = "1.2.3";
+      sourceRev = "0123456789abcdef0123456789abcdef01234567";
+    };
+  }
+  {
     name = "release folders: each pair, an aarch64-native variant where it ships aarch64, and where each builds";
     expected = [
       [ "all-all" "canonical" [ "x86_64-linux" ] ]

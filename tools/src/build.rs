@@ -76,6 +76,64 @@ pub fn source_date_epoch(root: &Path) -> Result<String> {
     }
 }
 
+/// The commit the workspace's sources are exactly: `git rev-parse HEAD` when
+/// `root` is the top of a git work tree with nothing changed or untracked
+/// (ignored files, such as target/ and builds/, do not count). Err says why
+/// there is none, for a warning: a release without it cannot be rebuilt.
+pub fn source_rev(root: &Path) -> std::result::Result<String, String> {
+    let git = |args: &[&str]| -> std::result::Result<String, String> {
+        let out = Command::new("git")
+            .args(args)
+            .current_dir(root)
+            .output()
+            .map_err(|e| format!("cannot run git ({e})"))?;
+        if !out.status.success() {
+            return Err(format!(
+                "`git {}` failed: {}",
+                args.join(" "),
+                String::from_utf8_lossy(out.stderr.trim_ascii())
+            ));
+        }
+        Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+    };
+    let top = git(&["rev-parse", "--show-toplevel"]).map_err(|e| {
+        if e.contains("not a git repository") {
+            format!("{} is not a git checkout", root.display())
+        } else {
+            e
+        }
+    })?;
+    // A workspace in a folder of some other repository is not that repository's commit.
+    let same = |a: &Path, b: &Path| match (a.canonicalize(), b.canonicalize()) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if !same(Path::new(top.trim_end_matches('\n')), root) {
+        return Err(format!(
+            "{} is not the top of its git checkout ({})",
+            root.display(),
+            top.trim_end()
+        ));
+    }
+    let status = git(&["status", "--porcelain", "--untracked-files=normal"])?;
+    if let Some(first) = status.lines().next() {
+        let count = status.lines().count();
+        return Err(format!(
+            "{} has uncommitted changes ({count} path{}, first: `{}`)",
+            root.display(),
+            if count == 1 { "" } else { "s" },
+            crate::style::escape_untrusted(first.trim())
+        ));
+    }
+    let rev = git(&["rev-parse", "HEAD"])?.trim().to_owned();
+    if !crate::rebuilderd::input::is_commit_hash(&rev) {
+        return Err(format!(
+            "git rev-parse HEAD gave `{rev}`, not a commit hash"
+        ));
+    }
+    Ok(rev)
+}
+
 fn cargo_home() -> PathBuf {
     std::env::var_os("CARGO_HOME")
         .map(PathBuf::from)
@@ -93,6 +151,10 @@ pub struct Job<'a> {
     /// Each triple of the plan's compiler and C toolchain.
     pub toolchains: &'a BTreeMap<String, TripleToolchain>,
     pub epoch: &'a str,
+    /// The release version and source revision every run records: taken
+    /// from the original tree once, so run 2's copy (no .git) says the same.
+    pub version: Option<&'a str>,
+    pub source_rev: Option<&'a str>,
 }
 
 /// How long one run took, in all and per triple (its cargo builds).
@@ -225,6 +287,8 @@ pub fn build_once(
             .collect(),
         // The date the build's inputs have, never when it ran.
         source_date_epoch: Some(job.epoch),
+        version: job.version.map(str::to_owned),
+        source_rev: job.source_rev.map(str::to_owned),
     };
     let manifest = write_manifest::describe(job.workspace, out, &description)?;
     manifest.write_atomically(out)?;

@@ -25,6 +25,11 @@ pub struct BuildDescription<'a> {
     /// The build's time in seconds since 1970 (`repro build`: the last
     /// commit's); None takes SOURCE_DATE_EPOCH from the environment, or now.
     pub source_date_epoch: Option<&'a str>,
+    /// The release's version (semver); see [`release_version`].
+    pub version: Option<String>,
+    /// The git commit the sources are (40 or 64 lowercase hex); None when
+    /// nobody could check them out again.
+    pub source_rev: Option<String>,
 }
 
 /// Builds the manifest for `dir`, hashing each planned file. Every planned
@@ -41,6 +46,12 @@ pub fn describe(workspace: &Workspace, dir: &Path, build: &BuildDescription) -> 
     }
     only_planned_triples(build.plan, "toolchain digest", build.rust_digests.keys())?;
     only_planned_triples(build.plan, "build mode", build.build_modes.keys())?;
+    if let Some(version) = &build.version {
+        check_version(version)?;
+    }
+    if let Some(rev) = &build.source_rev {
+        check_source_rev(rev)?;
+    }
     let lock_path = workspace.lock_path();
     let lock_sha = hashing::sha256_file(&lock_path).map_err(|e| {
         anyhow::anyhow!(
@@ -108,13 +119,73 @@ pub fn describe(workspace: &Workspace, dir: &Path, build: &BuildDescription) -> 
                 None => build_timestamp()?,
             },
             build_modes: build.build_modes.clone(),
-            version: None,
-            source_rev: None,
+            version: build.version.clone(),
+            source_rev: build.source_rev.clone(),
         },
         artifacts,
     };
     manifest.sort_artifacts();
     Ok(manifest)
+}
+
+/// The release version to record: `given` (--release-version) when there is
+/// one, else the workspace's `[workspace.package] version`, which every
+/// member inherits; None when neither exists.
+pub fn release_version(workspace: &Workspace, given: Option<&str>) -> Result<Option<String>> {
+    if let Some(given) = given {
+        check_version(given).context("--release-version")?;
+        return Ok(Some(given.to_owned()));
+    }
+    let path = &workspace.manifest_path;
+    let bytes = hashing::read_regular(path, CARGO_TOML_LIMIT)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+    let text =
+        std::str::from_utf8(&bytes).with_context(|| format!("{}: not UTF-8", path.display()))?;
+    let toml: toml::Table =
+        toml::from_str(text).with_context(|| format!("{}: not TOML", path.display()))?;
+    let version = toml
+        .get("workspace")
+        .and_then(|w| w.get("package"))
+        .and_then(|p| p.get("version"));
+    match version {
+        None => Ok(None),
+        Some(toml::Value::String(v)) => {
+            check_version(v)
+                .with_context(|| format!("{}: [workspace.package] version", path.display()))?;
+            Ok(Some(v.clone()))
+        }
+        Some(_) => bail!(
+            "{}: [workspace.package] version is not a string; write it as version = \"1.2.3\"",
+            path.display()
+        ),
+    }
+}
+
+/// A Cargo.toml larger than this is not a workspace's.
+const CARGO_TOML_LIMIT: u64 = 4 << 20;
+
+/// Refuses a release version that is not semver (what cargo accepts as a
+/// package version), since devices order releases by it.
+pub fn check_version(version: &str) -> Result<()> {
+    semver::Version::parse(version).map_err(|e| {
+        anyhow::anyhow!(
+            "`{}` is not a semantic version ({e}); give one like 1.2.3 or 1.2.3-rc.1",
+            crate::style::escape_untrusted(version)
+        )
+    })?;
+    Ok(())
+}
+
+/// Refuses a source revision that is not a full git commit hash: a branch
+/// or an abbreviation would name different sources as the repository moves.
+pub fn check_source_rev(rev: &str) -> Result<()> {
+    if !crate::rebuilderd::input::is_commit_hash(rev) {
+        bail!(
+            "source revision `{}` is not a full git commit hash (40 or 64 lowercase hex); give `git rev-parse HEAD` of a clean checkout",
+            crate::style::escape_untrusted(rev)
+        );
+    }
+    Ok(())
 }
 
 /// Refuses a per-triple value (`what`) given for a triple the plan does not build.

@@ -678,3 +678,93 @@ fn each_artifacts_line_on_stderr_counts_where_the_build_is() {
         r.stderr
     );
 }
+
+fn git_head(ws: &Path) -> String {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "HEAD"])
+        .current_dir(ws)
+        .output()
+        .unwrap();
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[test]
+fn the_manifest_names_the_release_and_the_commit_it_was_built_from() {
+    let (_guard, tmp) = tmp();
+    let unbuildable = "sparc64-unknown-linux-gnu";
+    // Two triples, one of which nothing here can build: --triple picks the other.
+    let ws = fixture(
+        &tmp,
+        &format!("{}\", \"{unbuildable}", host()),
+        "fn main() {}\n",
+        None,
+    );
+    fs::write(ws.join(".gitignore"), "/target/\n").unwrap();
+    if git(&ws, &["init", "-q"]).is_none() {
+        println!("SKIPPED: git is not installed");
+        return;
+    }
+    git(&ws, &["add", "-A"]).unwrap();
+    git(&ws, &["commit", "-q", "-m", "fixture"]).unwrap();
+    let head = git_head(&ws);
+    let builds = tmp.join("builds");
+
+    let r = build(&ws, &builds, &["--triple", "nope-linux"]);
+    assert_eq!(r.code, 2);
+    assert_eq!(
+        r.stderr,
+        format!(
+            "repro: --triple `nope-linux` is not a triple of host-all (its triples: {}, {unbuildable})\n",
+            host()
+        )
+    );
+    let r = build(&ws, &builds, &["--release-version", "1.2"]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr
+            .starts_with("repro: --release-version: `1.2` is not a semantic version"),
+        "{}",
+        r.stderr
+    );
+    assert!(!builds.exists(), "nothing is half-written");
+
+    let r = build(
+        &ws,
+        &builds,
+        &["--triple", &host(), "--release-version", "1.2.3"],
+    );
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    assert!(!r.stderr.contains("warning"), "{}", r.stderr);
+    let folder = only_folder(&builds);
+    // Run 2 builds a copy without .git: it still names the original's commit.
+    for run in ["run1", "run2"] {
+        let m = repro::manifest::Manifest::load(&folder.join(run))
+            .unwrap()
+            .1;
+        assert_eq!(m.build.version.as_deref(), Some("1.2.3"), "{run}");
+        assert_eq!(m.build.source_rev.as_deref(), Some(head.as_str()), "{run}");
+        assert_eq!(m.build.build_modes.keys().collect::<Vec<_>>(), [&host()]);
+        assert!(m.artifacts.iter().all(|a| a.target == host()), "{run}");
+    }
+    fs::remove_dir_all(&builds).unwrap();
+
+    // An untracked file is a change: its build cannot be checked out again.
+    fs::write(ws.join("notes.txt"), "uncommitted\n").unwrap();
+    let r = build_without_retest(&ws, &builds, &["--triple", &host()]);
+    assert_eq!(r.code, 0, "{}\n{}", r.stdout, r.stderr);
+    let expected = format!(
+        "warning: {} has uncommitted changes (1 path, first: `?? notes.txt`): the manifest names no source revision (build.source_rev), so rebuilders cannot rebuild this release; commit first, then build\n",
+        ws.display()
+    );
+    assert!(r.stderr.contains(&expected), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("has no [workspace.package] version and no --release-version was given"),
+        "{}",
+        r.stderr
+    );
+    let m = repro::manifest::Manifest::load(&only_folder(&builds))
+        .unwrap()
+        .1;
+    assert_eq!((m.build.version, m.build.source_rev), (None, None));
+}

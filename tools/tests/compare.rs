@@ -756,3 +756,64 @@ fn secluso_deploy_layout_nested_below_the_triple_is_compared() {
         r.stderr
     );
 }
+
+#[test]
+fn release_version_and_source_rev_must_agree_when_both_sides_name_them() {
+    let (_guard, tmp) = tmp();
+    let rev_a = "0123456789abcdef0123456789abcdef01234567";
+    let rev_b = "89abcdef0123456789abcdef0123456789abcdef";
+    let set = |side: &str, version: Option<&str>, rev: Option<&str>| {
+        let path = tmp.join(side).join("manifest.json");
+        let mut m: serde_json::Value =
+            serde_json::from_str(&fs::read_to_string(&path).unwrap()).unwrap();
+        m["build"]["version"] = serde_json::json!(version);
+        m["build"]["source_rev"] = serde_json::json!(rev);
+        if version.is_none() {
+            m["build"].as_object_mut().unwrap().remove("version");
+        }
+        if rev.is_none() {
+            m["build"].as_object_mut().unwrap().remove("source_rev");
+        }
+        fs::write(&path, m.to_string()).unwrap();
+    };
+    build_folder(&tmp.join("a"), &release());
+    build_folder(&tmp.join("b"), &release());
+
+    // A rebuild of the same release: same bytes, same release.
+    set("a", Some("0.2.0"), Some(rev_a));
+    set("b", Some("0.2.0"), Some(rev_a));
+    let r = compare(&tmp, "a", "b");
+    assert_eq!(r.code, 0, "{}", r.stdout);
+
+    // One side from an older repro (or a dirty tree): nothing to hold it to.
+    set("b", None, None);
+    assert_eq!(compare(&tmp, "a", "b").code, 0);
+
+    // The same bytes from another commit are not a rebuild of this release.
+    set("b", Some("0.2.0"), Some(rev_b));
+    let r = compare(&tmp, "a", "b");
+    assert_eq!(r.code, 1, "{}", r.stdout);
+    assert!(
+        r.stdout.contains(&format!(
+            "DIFF: source revision mismatch for server | x86_64-unknown-linux-gnu | camhub-server:\n  A: {rev_a}\n  B: {rev_b}\n  (binaries not compared: their build inputs differ)\n"
+        )),
+        "{}",
+        r.stdout
+    );
+    assert!(!r.stdout.contains("release version"), "{}", r.stdout);
+
+    set("b", Some("0.3.0"), Some(rev_a));
+    let r = run(repro()
+        .arg("compare")
+        .arg("--json")
+        .arg(tmp.join("a"))
+        .arg(tmp.join("b")));
+    assert_eq!(r.code, 1);
+    let report: Report = serde_json::from_str(&r.stdout).unwrap();
+    assert!(!report.passed);
+    assert!(report.results.iter().all(|a| a.status == Status::Diff
+        && a.diffs.len() == 1
+        && a.diffs[0].field == "release_version"
+        && a.diffs[0].a == "0.2.0"
+        && a.diffs[0].b == "0.3.0"));
+}

@@ -596,3 +596,66 @@ fn a_folder_with_only_some_triples_is_described_with_triple() {
         )
     );
 }
+
+#[test]
+fn records_the_release_version_and_source_revision_it_is_given() {
+    let (_guard, tmp) = tmp();
+    let ws = workspace(&tmp);
+    let out = tmp.join("out");
+    binaries(&out);
+    let rev = "0123456789abcdef0123456789abcdef01234567";
+    let load = || repro::manifest::Manifest::load(&out).unwrap().1.build;
+
+    // This fixture has no [workspace.package] version: none unless given.
+    let r = run(&mut manifest_cmd(&ws, &out, "all"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!((load().version, load().source_rev), (None, None));
+
+    let r = run(manifest_cmd(&ws, &out, "all").args([
+        "--release-version",
+        "1.4.0-rc.1",
+        "--source-rev",
+        rev,
+    ]));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let build = load();
+    assert_eq!(build.version.as_deref(), Some("1.4.0-rc.1"));
+    assert_eq!(build.source_rev.as_deref(), Some(rev));
+
+    // The workspace's own version, which every member inherits, by default.
+    let toml = fs::read_to_string(ws.join("Cargo.toml")).unwrap();
+    fs::write(
+        ws.join("Cargo.toml"),
+        toml.replacen(
+            "[workspace]\n",
+            "[workspace.package]\nversion = \"2.0.1\"\n\n[workspace]\n",
+            1,
+        ),
+    )
+    .unwrap();
+    let r = run(&mut manifest_cmd(&ws, &out, "all"));
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(load().version.as_deref(), Some("2.0.1"));
+
+    for (flag, value, expect) in [
+        (
+            "--release-version",
+            "v1.2",
+            "`v1.2` is not a semantic version",
+        ),
+        (
+            "--source-rev",
+            "HEAD",
+            "`HEAD` is not a full git commit hash",
+        ),
+        ("--source-rev", &rev[..12], "is not a full git commit hash"),
+        ("--source-rev", &rev.to_uppercase(), "lowercase hex"),
+    ] {
+        let before = fs::read(out.join("manifest.json")).unwrap();
+        let r = run(manifest_cmd(&ws, &out, "all").args([flag, value]));
+        assert_eq!(r.code, 2, "{flag} {value}: {}", r.stderr);
+        assert!(r.stderr.contains(flag), "{}", r.stderr);
+        assert!(r.stderr.contains(expect), "{}", r.stderr);
+        assert_eq!(fs::read(out.join("manifest.json")).unwrap(), before);
+    }
+}

@@ -10,6 +10,7 @@ use crate::hashing;
 use crate::matrix::Workspace;
 use crate::portable::{self, GlibcVersion};
 use crate::style::{Style, escape_untrusted};
+use crate::write_manifest;
 
 /// Build a target and profile with the workspace's cargo toolchain, outside Nix.
 ///
@@ -47,6 +48,49 @@ pub struct Args {
     /// The workspace's Cargo.toml (or its folder); found from the current folder by default.
     #[arg(long)]
     pub workspace: Option<PathBuf>,
+    /// The release version the manifest records (semver); the workspace's
+    /// [workspace.package] version by default.
+    #[arg(long, value_name = "VERSION")]
+    pub release_version: Option<String>,
+    /// Build only this triple of the target (repeatable); the manifest then
+    /// describes only these. Every triple of the target by default.
+    #[arg(long = "triple", value_name = "TRIPLE")]
+    pub triples: Vec<String>,
+}
+
+/// The plan restricted to the `--triple`s given (all when none); a triple
+/// the target does not build is an error naming those it does.
+fn only_triples(plan: crate::matrix::Plan, wanted: &[String]) -> Result<crate::matrix::Plan> {
+    if wanted.is_empty() {
+        return Ok(plan);
+    }
+    for triple in wanted {
+        if !plan.triples.contains(triple) {
+            bail!(
+                "--triple `{}` is not a triple of {}-{} (its triples: {})",
+                escape_untrusted(triple),
+                plan.target,
+                plan.profile,
+                plan.triples.join(", ")
+            );
+        }
+    }
+    let others: Vec<String> = plan
+        .triples
+        .iter()
+        .filter(|t| !wanted.contains(t))
+        .cloned()
+        .collect();
+    let plan = build::without_triples(&plan, &others);
+    if plan.artifacts.is_empty() {
+        bail!(
+            "{}-{} ships nothing for {}; name a triple it builds",
+            plan.target,
+            plan.profile,
+            wanted.join(", ")
+        );
+    }
+    Ok(plan)
 }
 
 /// Removes a half-built folder unless the build finished.
@@ -73,6 +117,8 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
     for skipped in &plan.skipped {
         eprintln!("{skipped}");
     }
+    let plan = only_triples(plan, &args.triples)?;
+    let version = write_manifest::release_version(&workspace, args.release_version.as_deref())?;
     let (toolchains, unbuildable) =
         build::toolchain::choose(&workspace.root, &flags, &plan.triples)?;
     if let Some(first) = unbuildable.first()
@@ -110,6 +156,23 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
             plan.profile
         );
     }
+    if version.is_none() {
+        eprintln!(
+            "warning: {} has no [workspace.package] version and no --release-version was given: the manifest names no release version, so rebuilders and devices cannot use it",
+            workspace.manifest_path.display()
+        );
+    }
+    // Before anything is written: builds/ and target/ are ignored by git,
+    // but a --out inside the tree would not be.
+    let source_rev = match build::source_rev(&workspace.root) {
+        Ok(rev) => Some(rev),
+        Err(why) => {
+            eprintln!(
+                "warning: {why}: the manifest names no source revision (build.source_rev), so rebuilders cannot rebuild this release; commit first, then build"
+            );
+            None
+        }
+    };
     let epoch = build::source_date_epoch(&workspace.root)?;
 
     let builds = args
@@ -147,6 +210,8 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
         flags: &flags,
         toolchains: &toolchains,
         epoch: &epoch,
+        version: version.as_deref(),
+        source_rev: source_rev.as_deref(),
     };
 
     if !args.test_reproduce {

@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 use std::io::Write;
 use std::path::PathBuf;
 
-use anyhow::{Result, bail};
+use anyhow::{Context, Result, bail};
 
 use crate::Verdict;
 use crate::layout;
@@ -47,6 +47,15 @@ pub struct Args {
     /// --skip-missing-targets` leaves; every triple by default.
     #[arg(long = "triple", value_name = "TRIPLE")]
     pub triples: Vec<String>,
+    /// The release version to record (semver); the workspace's
+    /// [workspace.package] version by default.
+    #[arg(long, value_name = "VERSION")]
+    pub release_version: Option<String>,
+    /// The git commit the binaries were built from (40 or 64 lowercase hex),
+    /// which rebuilders check out; none by default (a release without it
+    /// cannot be rebuilt by rebuilderd).
+    #[arg(long, value_name = "COMMIT")]
+    pub source_rev: Option<String>,
 }
 
 /// `--rust-digest` values as triple → digest: a bare DIGEST names the
@@ -137,6 +146,14 @@ pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
         run_id: &args.run_id,
         build_modes,
         source_date_epoch: None,
+        version: write_manifest::release_version(&workspace, args.release_version.as_deref())?,
+        source_rev: match &args.source_rev {
+            Some(rev) => {
+                write_manifest::check_source_rev(rev).context("--source-rev")?;
+                Some(rev.clone())
+            }
+            None => None,
+        },
     };
     let manifest = write_manifest::describe(&workspace, &args.dir, &build)?;
     for file in layout::undescribed_files(

@@ -477,5 +477,17 @@ fn input_diffs(ma: &Manifest, a: &Artifact, mb: &Manifest, b: &Artifact) -> Vec<
     ) {
         check("build_mode", x, y, false);
     }
+    // They name the release, not the bytes: both sides carrying them and
+    // differing means A and B are builds of different releases, so whatever
+    // their hashes say, B is no rebuild of A. One side without them (an
+    // older manifest, a dirty tree) leaves nothing to check.
+    for (field, x, y) in [
+        ("release_version", &ma.build.version, &mb.build.version),
+        ("source_rev", &ma.build.source_rev, &mb.build.source_rev),
+    ] {
+        if let (Some(x), Some(y)) = (x, y) {
+            check(field, x, y, false);
+        }
+    }
     diffs
 }

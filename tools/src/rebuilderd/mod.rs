@@ -7,14 +7,18 @@
 //! here schedules, queues or stores jobs.
 
 pub mod api;
+pub mod backend;
 pub mod collect;
 pub mod confirm;
 pub mod daemon_key;
 pub mod input;
 pub mod link;
+mod process;
 pub mod release;
 pub mod status;
 pub mod stored;
+pub mod sync;
+pub use process::die_with_parent;
 pub mod trust;
 
 /// The `distribution` of every job: the key of the worker's `[backend."camhub"]`.
