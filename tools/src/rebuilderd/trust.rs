@@ -80,7 +80,7 @@ impl TrustConfig {
         let bytes = match read_regular(path, TRUST_LIMIT) {
             Ok(bytes) => bytes,
             Err(HashError::Missing) => bail!(
-                "{shown}: no such rebuilders file; write one naming the rebuilderd instances you trust, their keys and k (README, \"Trusting rebuilders\")"
+                "{shown}: no such rebuilders file; write one naming the rebuilderd instances you trust, their keys and k (README, \"Devices install only what k rebuilders confirmed\")"
             ),
             Err(e) => bail!(
                 "{shown}: {e}; the rebuilders file is a regular TOML file of at most {} KiB",
