@@ -175,7 +175,10 @@ pub fn rebuild(options: &Options, log: &mut dyn Write) -> Result<Vec<Rebuilt>> {
     writeln!(
         log,
         "==> rebuilding {} {} for {triple} from {} at {rev}",
-        super::release_name(&manifest.build.target, &manifest.build.profile),
+        escape_untrusted(&super::release_name(
+            &manifest.build.target,
+            &manifest.build.profile
+        )),
         escape_untrusted(version),
         escape_untrusted(options.source)
     )?;
@@ -249,7 +252,9 @@ fn build_in(
         Way::Nix { mode, attribute } => {
             writeln!(
                 log,
-                "==> {triple} was built with Nix ({mode}): nix build .#{attribute}"
+                "==> {triple} was built with Nix ({}): nix build .#{}",
+                escape_untrusted(mode),
+                escape_untrusted(attribute)
             )?;
             let out_link = work.join("result");
             let _ = std::fs::remove_file(&out_link);
@@ -294,7 +299,7 @@ fn build_in(
             writeln!(
                 log,
                 "==> {triple} was built with cargo ({}): repro build --triple {triple}",
-                mode.as_deref().unwrap_or("no build mode recorded")
+                escape_untrusted(mode.as_deref().unwrap_or("no build mode recorded"))
             )?;
             let builds = work.join("builds");
             // A folder of an earlier run in a kept work folder is not this one.
