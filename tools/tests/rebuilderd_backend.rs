@@ -417,6 +417,10 @@ fn rebuilds_a_release_of_this_workspace_from_its_commit() {
             env!("CARGO_BIN_EXE_repro")
         ),
         format!("==> {X86} was built with cargo (cargo-native): repro build --triple {X86}"),
+        format!(
+            "==> the rebuild's manifest names the same release: version {}, source_rev {head}",
+            manifest.build.version.as_deref().unwrap()
+        ),
     ] {
         assert!(r.stderr.contains(&line), "{line}\n{}", r.stderr);
     }

@@ -42,12 +42,24 @@ impl Interrupted {
 
 /// Starts recording the signals, for the rest of the process.
 pub fn install() -> Result<()> {
+    listen(true)
+}
+
+/// Like [`install`], but a second signal is only recorded too: for a process
+/// nobody waits at (the rebuilderd backend), whose cleanup a second SIGTERM
+/// must not cut short; whoever must stop it at once has SIGKILL.
+pub fn install_patient() -> Result<()> {
+    listen(false)
+}
+
+fn listen(second_exits: bool) -> Result<()> {
     let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
     std::thread::spawn(move || {
         for signal in signals.forever() {
             if RECEIVED
                 .compare_exchange(0, signal, Ordering::SeqCst, Ordering::SeqCst)
                 .is_err()
+                && second_exits
             {
                 std::process::exit(128 + signal);
             }

@@ -27,6 +27,9 @@ use crate::write_manifest;
 /// umask and the job count changed, then `repro compare run1 run2`.
 /// Every build folder is then checked as `repro portable` does, with the
 /// workspace's glibc_floor; a binary that is not portable fails the build (exit 1).
+/// The manifest names the release version and, when the workspace is a git
+/// checkout without uncommitted changes, its commit (build.source_rev), which
+/// rebuilders check out; otherwise a warning says nobody can rebuild it.
 #[derive(Debug, clap::Args)]
 pub struct Args {
     /// The release target (`repro matrix` lists each target and its profiles).

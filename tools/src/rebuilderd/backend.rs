@@ -175,7 +175,10 @@ pub fn rebuild(options: &Options, log: &mut dyn Write) -> Result<Vec<Rebuilt>> {
     writeln!(
         log,
         "==> rebuilding {} {} for {triple} from {} at {rev}",
-        super::release_name(&manifest.build.target, &manifest.build.profile),
+        escape_untrusted(&super::release_name(
+            &manifest.build.target,
+            &manifest.build.profile
+        )),
         escape_untrusted(version),
         escape_untrusted(options.source)
     )?;
@@ -249,7 +252,9 @@ fn build_in(
         Way::Nix { mode, attribute } => {
             writeln!(
                 log,
-                "==> {triple} was built with Nix ({mode}): nix build .#{attribute}"
+                "==> {triple} was built with Nix ({}): nix build .#{}",
+                escape_untrusted(mode),
+                escape_untrusted(attribute)
             )?;
             let out_link = work.join("result");
             let _ = std::fs::remove_file(&out_link);
@@ -294,7 +299,7 @@ fn build_in(
             writeln!(
                 log,
                 "==> {triple} was built with cargo ({}): repro build --triple {triple}",
-                mode.as_deref().unwrap_or("no build mode recorded")
+                escape_untrusted(mode.as_deref().unwrap_or("no build mode recorded"))
             )?;
             let builds = work.join("builds");
             // A folder of an earlier run in a kept work folder is not this one.
@@ -311,6 +316,7 @@ fn build_in(
             only_folder(&builds)?
         }
     };
+    note_release_identity(&built, manifest, log)?;
 
     std::fs::create_dir_all(options.out_dir)
         .with_context(|| format!("{}: cannot create", options.out_dir.display()))?;
@@ -335,6 +341,38 @@ fn build_in(
         });
     }
     Ok(rebuilt)
+}
+
+/// Says in the log whether the rebuild's own manifest names the release the
+/// input names: the binaries decide, but a different version or commit here
+/// means the checkout or the build was not what the release says.
+fn note_release_identity(built: &Path, release: &Manifest, log: &mut dyn Write) -> Result<()> {
+    let rebuilt = match Manifest::load(built) {
+        Ok((_, m)) => m.build,
+        Err(e) => {
+            writeln!(log, "==> warning: the rebuild's manifest: {e:#}")?;
+            return Ok(());
+        }
+    };
+    let shown = |v: &Option<String>| escape_untrusted(v.as_deref().unwrap_or("none"));
+    if rebuilt.version == release.build.version && rebuilt.source_rev == release.build.source_rev {
+        writeln!(
+            log,
+            "==> the rebuild's manifest names the same release: version {}, source_rev {}",
+            shown(&rebuilt.version),
+            shown(&rebuilt.source_rev)
+        )?;
+    } else {
+        writeln!(
+            log,
+            "==> warning: the rebuild's manifest names version {} at {}, the release {} at {}",
+            shown(&rebuilt.version),
+            shown(&rebuilt.source_rev),
+            shown(&release.build.version),
+            shown(&release.build.source_rev)
+        )?;
+    }
+    Ok(())
 }
 
 /// Gets exactly `rev` into `checkout`: a shallow fetch of that commit, or a

@@ -46,7 +46,7 @@ pub struct Args {
 
 pub fn run(args: &Args, out: &mut dyn Write) -> Result<Verdict> {
     crate::rebuilderd::die_with_parent()?;
-    crate::build::interrupt::install()?;
+    crate::build::interrupt::install_patient()?;
     let options = Options {
         input: &args.input,
         source: &args.source,
