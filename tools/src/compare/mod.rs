@@ -477,17 +477,14 @@ fn input_diffs(ma: &Manifest, a: &Artifact, mb: &Manifest, b: &Artifact) -> Vec<
     ) {
         check("build_mode", x, y, false);
     }
-    // They name the release, not the bytes: both sides carrying them and
-    // differing means A and B are builds of different releases, so whatever
-    // their hashes say, B is no rebuild of A. One side without them (an
-    // older manifest, a dirty tree) leaves nothing to check.
-    for (field, x, y) in [
-        ("release_version", &ma.build.version, &mb.build.version),
-        ("source_rev", &ma.build.source_rev, &mb.build.source_rev),
-    ] {
-        if let (Some(x), Some(y)) = (x, y) {
-            check(field, x, y, false);
-        }
+    // The commit names the source: both sides carrying one and differing
+    // means B was built from other sources, so whatever the hashes say, B is
+    // no rebuild of A. The release version is only a label (`nix build` and
+    // `repro build` take the workspace's, a publisher may choose another), so
+    // it is not held against a rebuild. One side without a commit (an older
+    // manifest, a dirty tree) leaves nothing to check.
+    if let (Some(x), Some(y)) = (&ma.build.source_rev, &mb.build.source_rev) {
+        check("source_rev", x, y, false);
     }
     diffs
 }

@@ -66,7 +66,6 @@ pub fn render(report: &Report, style: &Style, out: &mut dyn Write) -> io::Result
                         "crate_lock_sha256" => "Cargo.lock SHA",
                         "rust_digest" => "toolchain digest",
                         "build_mode" => "build mode",
-                        "release_version" => "release version",
                         "source_rev" => "source revision",
                         other => other,
                     };
