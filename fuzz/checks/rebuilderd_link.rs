@@ -8,8 +8,9 @@
 //! signed, and stop verifying once what was signed is edited. Odd: the rest
 //! is the link file, hostile. Whatever is accepted must carry a signature
 //! that ed25519-dalek (not in-toto's ring) verifies with the instance's key
-//! over in-toto's canonical form of the link; a refusal as untrusted or as a
-//! bad signature means no trusted key's signature verifies.
+//! over in-toto's canonical form of the link, and name the material and
+//! product the collector (`collect::check_link`) found in it; a refusal as
+//! untrusted or as a bad signature means no trusted key's signature verifies.
 
 // Each check is its own fuzz target, so each includes the keys; only the
 // replay test (tools/tests/fuzz_regressions.rs) sees both copies.
@@ -23,7 +24,9 @@ use ed25519_dalek::{Signature, Verifier, VerifyingKey};
 use in_toto::crypto::HashAlgorithm;
 use in_toto::models::{Metablock, MetadataWrapper, TargetDescription, VirtualTargetPath};
 use repro::attest::AttestationStatus;
-use repro::rebuilderd::link::{VerifiedLink, check, public_key};
+use repro::rebuilderd::collect::check_link;
+use repro::rebuilderd::link::{VerifiedLink, check, only_entry, public_key};
+use repro::rebuilderd::release::ReleaseArtifact;
 use repro::rebuilderd::trust::{TrustConfig, format_key};
 
 fn trust() -> TrustConfig {
@@ -117,6 +120,29 @@ fn signed(rest: &[u8]) {
     }
 }
 
+/// The collector (`rebuilderd::collect::check_link`) stores a link only when
+/// it names this artifact's input and hash; the verifier must then read the
+/// same from it (the seeds' link names these).
+fn collector_and_verifier_agree(bytes: &[u8], checked: &VerifiedLink) {
+    let (input_sha256, sha256) = ("01".repeat(32), "03".repeat(32));
+    let artifact = ReleaseArtifact {
+        triple: "x86_64-unknown-linux-gnu".to_owned(),
+        bin: "camhub-ip".to_owned(),
+        bin_path: "x86_64-unknown-linux-gnu/camhub-ip".to_owned(),
+        input_sha256: input_sha256.clone(),
+    };
+    if check_link(bytes, &artifact, &sha256).is_ok() {
+        assert_eq!(
+            only_entry(&checked.products),
+            Some(("camhub-ip", Some(sha256.as_str())))
+        );
+        assert_eq!(
+            only_entry(&checked.materials),
+            Some(("x86_64-unknown-linux-gnu.json", Some(input_sha256.as_str())))
+        );
+    }
+}
+
 fn hostile(bytes: &[u8]) {
     let trust = trust();
     let key = |name: &str| {
@@ -148,6 +174,7 @@ fn hostile(bytes: &[u8]) {
                 "counted for the wrong instance"
             );
             says_what_was_signed(&checked, &block);
+            collector_and_verifier_agree(bytes, &checked);
         }
         Err((status, detail)) => {
             assert!(!detail.is_empty());
