@@ -6,10 +6,11 @@
 //! The first byte picks how the rest is used. Even: the rest is the verdict
 //! file. Odd: the rest, split at 0xFF bytes, gives the instance, release,
 //! version, triple, bin and status (an empty part: this release's own) of a
-//! verdict as `repro rebuilderd collect` writes it. Either way an unsigned
-//! verdict can only make a binary fail: it counts as a disagreement exactly
-//! when it says BAD, names a trusted instance, this release, version and one
-//! of its binaries; then that binary fails and the other passes.
+//! verdict as `repro rebuilderd collect` writes it. An unsigned verdict can
+//! only make a binary fail: it counts as a disagreement only when it says
+//! BAD, names a trusted instance, this release, version and one of its
+//! binaries (one the collector wrote: exactly then), and then that binary
+//! fails and the other passes.
 
 // Each check is its own fuzz target, so each includes the keys; only the
 // replay test (tools/tests/fuzz_regressions.rs) sees both copies.
