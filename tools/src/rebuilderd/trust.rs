@@ -57,7 +57,9 @@ impl Rebuilder {
 /// `ed25519:<64 hex>` as the 32 key bytes.
 pub fn parse_key(text: &str) -> Option<[u8; 32]> {
     let hex = text.strip_prefix("ed25519:")?;
-    if hex.len() != 64 {
+    // Digits only: `from_str_radix` alone also takes a sign (`+f` is 15),
+    // so another spelling of a key would pass as the pinned one.
+    if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
         return None;
     }
     let mut key = [0u8; 32];
@@ -176,6 +178,33 @@ mod tests {
         assert_eq!(c.k, 2);
         assert_eq!(c.by_key(&parse_key(KEY_B).unwrap()).unwrap().name, "b");
         assert_eq!(format_key(&c.rebuilders[0].key_bytes()), KEY_A);
+    }
+
+    #[test]
+    fn a_key_is_64_hex_digits_and_nothing_else() {
+        let key = &KEY_A["ed25519:".len()..];
+        assert_eq!(
+            parse_key(&format!("ed25519:{}", key.to_uppercase())),
+            parse_key(KEY_A)
+        );
+        for bad in [
+            format!("ed25519:+{}", &key[1..]),
+            format!("ed25519:+0{}", &key[2..]),
+            format!("ed25519:{}+f", &key[..62]),
+            format!("ed25519:-{}", &key[1..]),
+            format!("ed25519: {}", &key[1..]),
+            format!("ed25519:{}", &key[1..]),
+            format!("ed25519:{key}0"),
+            format!("ED25519:{key}"),
+        ] {
+            assert_eq!(parse_key(&bad), None, "{bad}");
+        }
+        let e = TrustConfig::parse(&format!(
+            "k = 1\n[[rebuilder]]\nname = \"a\"\nkey = \"ed25519:+0{}\"\n",
+            &key[2..]
+        ))
+        .unwrap_err();
+        assert!(format!("{e:#}").contains("64 hex digits"), "{e:#}");
     }
 
     #[test]
