@@ -164,10 +164,12 @@ pub struct Instance {
 }
 
 /// The instances: the rebuilders file's entries that have a `url`, then
-/// each `NAME=URL` (which replaces the address of a listed name).
-pub fn instances(trust: Option<&TrustConfig>, extra: &[String]) -> Result<Vec<Instance>> {
+/// each `NAME=URL` (which replaces the address of a listed name). The
+/// rebuilders file is read (and checked) here, when one is given.
+pub fn instances(rebuilders: Option<&std::path::Path>, extra: &[String]) -> Result<Vec<Instance>> {
+    let trust = rebuilders.map(TrustConfig::load).transpose()?;
     let mut list: Vec<Instance> = Vec::new();
-    if let Some(trust) = trust {
+    if let Some(trust) = &trust {
         for r in &trust.rebuilders {
             if let Some(url) = &r.url {
                 let url = api::base_url(url)

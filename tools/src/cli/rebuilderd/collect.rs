@@ -8,7 +8,6 @@ use crate::Verdict;
 use crate::rebuilderd::api::ClientArgs;
 use crate::rebuilderd::collect::{self, Collected, Outcome};
 use crate::rebuilderd::release::{self, Release};
-use crate::rebuilderd::trust::TrustConfig;
 use crate::style::{Style, escape_untrusted};
 
 /// Fetch each instance's verdicts on a release and store them in it (signed links, BAD verdicts).
@@ -48,12 +47,7 @@ pub struct CollectReport {
 }
 
 pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
-    let trust = args
-        .rebuilders
-        .as_deref()
-        .map(TrustConfig::load)
-        .transpose()?;
-    let instances = release::instances(trust.as_ref(), &args.instance)?;
+    let instances = release::instances(args.rebuilders.as_deref(), &args.instance)?;
     let release = Release::load(&args.release)?;
     let results = collect::collect(&release, &instances, &args.client.client())?;
     let worst = |o: Outcome| results.iter().any(|r| r.outcome == o);
@@ -67,7 +61,7 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
             results,
             complete,
         };
-        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        crate::cli::tolerate_broken_pipe(crate::cli::write_json(out, &report))?;
     } else {
         print_lines(&release, &results, style, out)?;
     }

@@ -8,7 +8,6 @@ use crate::Verdict;
 use crate::rebuilderd::api::ClientArgs;
 use crate::rebuilderd::release::{self, Release};
 use crate::rebuilderd::status::{self, ReleaseStatus, State};
-use crate::rebuilderd::trust::TrustConfig;
 use crate::style::{Style, escape_untrusted};
 
 /// Show every instance's verdict on each artifact of releases, side by side.
@@ -44,12 +43,7 @@ pub struct StatusReport {
 }
 
 pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
-    let trust = args
-        .rebuilders
-        .as_deref()
-        .map(TrustConfig::load)
-        .transpose()?;
-    let instances = release::instances(trust.as_ref(), &args.instance)?;
+    let instances = release::instances(args.rebuilders.as_deref(), &args.instance)?;
     let loaded = args
         .releases
         .iter()
@@ -76,7 +70,7 @@ pub fn run(args: &Args, style: &Style, out: &mut dyn Write) -> Result<Verdict> {
             releases,
             all_good,
         };
-        writeln!(out, "{}", serde_json::to_string_pretty(&report)?)?;
+        crate::cli::tolerate_broken_pipe(crate::cli::write_json(out, &report))?;
     } else {
         print_table(&names, &releases, style, out)?;
     }
