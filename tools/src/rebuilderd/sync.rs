@@ -1,7 +1,8 @@
 //! What a rebuilderd instance is fed: for every live release served under
 //! one base URL, the build input of each triple (written into the release
 //! folder, so it is served with it) and one PackageReport per (release,
-//! triple), the JSON `rebuildctl pkgs sync-stdin` reads.
+//! triple), the JSON `rebuildctl pkgs sync-stdin` reads. The same reports
+//! come from releases published elsewhere, by URL ([`sync_urls`]).
 //!
 //! A report replaces everything rebuilderd knows of its (distribution,
 //! release, architecture), so each lists every live version at once.
@@ -16,6 +17,9 @@ use super::{COMPONENT, DISTRIBUTION, INPUTS_DIR, input, release_name, source_pac
 use crate::hashing::{self, HashError};
 use crate::manifest::{MANIFEST_FILE, MANIFEST_LIMIT, Manifest};
 use crate::style::escape_untrusted;
+
+mod url;
+pub use url::{SERVED_MANIFEST_LIMIT, sync_urls};
 
 /// rebuilderd's `PackageReport` (common/src/api/v1/models/package.rs).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,58 +68,121 @@ impl PackageReport {
 pub struct Synced {
     /// One per (release, triple), sorted by both.
     pub reports: Vec<PackageReport>,
-    /// Release folders with a manifest.json, by name.
+    /// Release folders with a manifest.json, by name (or by URL).
     pub releases: Vec<String>,
     /// Input files written because they were missing or different.
     pub written: Vec<PathBuf>,
-    /// Input files that were already exactly right.
+    /// Input files that were already exactly right (by URL: served exactly right).
     pub unchanged: usize,
 }
 
-/// One live release: its folder's name under the root and its manifest.
+/// One live release: where it was read, where it is served, its manifest.
 struct Release {
-    folder: String,
+    /// Its folder's path or its URL, for messages.
+    origin: String,
+    /// The URL its folder is served at, without a trailing `/`.
+    url: String,
     manifest_bytes: Vec<u8>,
     manifest: Manifest,
     version: semver::Version,
 }
 
+/// Where the releases of one sync come from: what leaving one out means.
+enum Source<'a> {
+    /// The release folders under this root.
+    Folders(&'a Path),
+    /// The release folders at the URLs given.
+    Urls,
+}
+
+impl Source<'_> {
+    /// How to drop one release from the sync.
+    fn leave_out(&self) -> String {
+        match self {
+            Source::Folders(root) => format!("move the folder out of {}", root.display()),
+            Source::Urls => "leave out its --release-url".to_owned(),
+        }
+    }
+
+    /// How to keep only one of two releases.
+    fn keep_one(&self) -> &'static str {
+        match self {
+            Source::Folders(_) => "remove one folder",
+            Source::Urls => "give only one of the URLs",
+        }
+    }
+}
+
 /// Syncs every release folder directly under `root` (a subfolder holding
 /// manifest.json), served at `<base_url>/<folder>/`.
 pub fn sync(root: &Path, base_url: &str) -> Result<Synced> {
-    let base = check_base_url(base_url)?;
-    let releases = read_releases(root)?;
+    let base = check_url(base_url, "--base-url")?;
+    let releases = read_releases(root, &base)?;
+    let mut inputs = Vec::new();
+    for (folder, release) in &releases {
+        let dir = root.join(folder).join(INPUTS_DIR);
+        for (triple, input) in inputs_of(release)? {
+            inputs.push((dir.clone(), dir.join(input::file_name(&triple)), input));
+        }
+    }
+    // Before writing anything: a conflict leaves every folder as it was.
+    let reports = reports(releases.iter().map(|(_, r)| r), &Source::Folders(root))?;
     let mut written = Vec::new();
     let mut unchanged = 0;
-    // (release name, triple) → version → the release folder it comes from.
+    for (dir, path, input) in inputs {
+        if write_if_changed(&dir, &path, &input)? {
+            written.push(path);
+        } else {
+            unchanged += 1;
+        }
+    }
+    Ok(Synced {
+        reports,
+        releases: releases.into_iter().map(|(folder, _)| folder).collect(),
+        written,
+        unchanged,
+    })
+}
+
+/// The build input of each of a release's triples.
+fn inputs_of(release: &Release) -> Result<Vec<(String, Vec<u8>)>> {
+    triples(&release.manifest)
+        .into_iter()
+        .map(|triple| {
+            let input = input::render(&release.manifest_bytes, &triple)
+                .with_context(|| format!("{}/{MANIFEST_FILE}", release.origin))?;
+            Ok((triple, input))
+        })
+        .collect()
+}
+
+/// One report per (release, triple), each listing every version of it
+/// among `releases`, sorted by both.
+fn reports<'a>(
+    releases: impl IntoIterator<Item = &'a Release>,
+    source: &Source,
+) -> Result<Vec<PackageReport>> {
+    // (release name, triple) → version → the release it comes from.
     let mut live: BTreeMap<(String, String), BTreeMap<semver::Version, &Release>> = BTreeMap::new();
-    for release in &releases {
+    for release in releases {
         let build = &release.manifest.build;
         for triple in triples(&release.manifest) {
-            let input = input::render(&release.manifest_bytes, &triple)
-                .with_context(|| release_error_prefix(root, release))?;
-            let dir = root.join(&release.folder).join(INPUTS_DIR);
-            let path = dir.join(input::file_name(&triple));
-            if write_if_changed(&dir, &path, &input)? {
-                written.push(path);
-            } else {
-                unchanged += 1;
-            }
             let versions = live
                 .entry((release_name(&build.target, &build.profile), triple))
                 .or_default();
             if let Some(other) = versions.get(&release.version) {
                 if other.manifest_bytes != release.manifest_bytes {
                     bail!(
-                        "{} and {} are both version {} of {}-{} but their manifests differ; a version names one release: remove one folder, or build the other with another --release-version",
-                        root.join(&other.folder).display(),
-                        root.join(&release.folder).display(),
+                        "{} and {} are both version {} of {}-{} but their manifests differ; a version names one release: {}, or build the other with another --release-version",
+                        other.origin,
+                        release.origin,
                         escape_untrusted(&release.version.to_string()),
                         escape_untrusted(&build.target),
                         escape_untrusted(&build.profile),
+                        source.keep_one(),
                     );
                 }
-                // The same release served twice: the first folder stands for it.
+                // The same release served twice: the first one stands for it.
                 continue;
             }
             versions.insert(release.version.clone(), release);
@@ -124,8 +191,8 @@ pub fn sync(root: &Path, base_url: &str) -> Result<Synced> {
     let mut reports = Vec::new();
     for ((release, triple), versions) in &live {
         let mut packages = Vec::new();
-        for release_folder in versions.values() {
-            packages.push(source_package(&base, release_folder, triple)?);
+        for release in versions.values() {
+            packages.push(source_package(release, triple)?);
         }
         reports.push(PackageReport {
             distribution: DISTRIBUTION.to_owned(),
@@ -134,19 +201,7 @@ pub fn sync(root: &Path, base_url: &str) -> Result<Synced> {
             packages,
         });
     }
-    Ok(Synced {
-        reports,
-        releases: releases.into_iter().map(|r| r.folder).collect(),
-        written,
-        unchanged,
-    })
-}
-
-fn release_error_prefix(root: &Path, release: &Release) -> String {
-    format!(
-        "{}",
-        root.join(&release.folder).join(MANIFEST_FILE).display()
-    )
+    Ok(reports)
 }
 
 /// The distinct triples of a manifest's artifacts, sorted.
@@ -161,8 +216,9 @@ fn triples(manifest: &Manifest) -> Vec<String> {
     triples
 }
 
-/// Reads every subfolder of `root` that holds a manifest.json, sorted by name.
-fn read_releases(root: &Path) -> Result<Vec<Release>> {
+/// Reads every subfolder of `root` that holds a manifest.json, sorted by
+/// name, each served at `<base>/<folder>`.
+fn read_releases(root: &Path, base: &str) -> Result<Vec<(String, Release)>> {
     let entries = std::fs::read_dir(root).with_context(|| {
         format!(
             "{}: cannot read the folder; pass the folder whose subfolders are the served releases",
@@ -200,6 +256,7 @@ fn read_releases(root: &Path) -> Result<Vec<Release>> {
         names.push(name);
     }
     names.sort();
+    let source = Source::Folders(root);
     let mut releases = Vec::new();
     for folder in names {
         let path = root.join(&folder).join(MANIFEST_FILE);
@@ -218,56 +275,66 @@ fn read_releases(root: &Path) -> Result<Vec<Release>> {
             ),
             Err(e) => bail!("{}: {e}", path.display()),
         };
-        let manifest =
-            Manifest::parse(&manifest_bytes).with_context(|| format!("{}", path.display()))?;
-        for artifact in &manifest.artifacts {
-            // The worker saves each download under its URL's last segment, and
-            // the backend writes the rebuilt file under the same name.
-            if artifact.bin_path != format!("{}/{}", artifact.target, artifact.bin)
-                || crate::layout::check(artifact).is_err()
-            {
-                bail!(
-                    "{}: artifact `{}` has bin_path `{}`; a rebuilderd release needs <triple>/<bin> with plain names (the layout repro build and the Nix folders write)",
-                    path.display(),
-                    escape_untrusted(&artifact.display_key()),
-                    escape_untrusted(&artifact.bin_path)
-                );
-            }
-        }
-        let version = match (&manifest.build.version, &manifest.build.source_rev) {
-            (Some(version), Some(_)) => semver::Version::parse(version).map_err(|e| {
-                anyhow::anyhow!(
-                    "{}: build.version `{}` is not a semantic version ({e}); build the release again with a valid --release-version",
-                    path.display(),
-                    escape_untrusted(version)
-                )
-            })?,
-            (None, _) => bail!(
-                "{}: the manifest names no release version (build.version), so rebuilderd cannot list it; build the release again with this repro (repro build, or repro manifest --release-version), or move the folder out of {}",
-                path.display(),
-                root.display()
-            ),
-            (_, None) => bail!(
-                "{}: the manifest names no source revision (build.source_rev): it was built from a tree with uncommitted changes or without git, which nobody can rebuild; commit, build the release again, or move the folder out of {}",
-                path.display(),
-                root.display()
-            ),
-        };
-        releases.push(Release {
-            folder,
-            manifest_bytes,
-            manifest,
-            version,
-        });
+        let origin = root.join(&folder).display().to_string();
+        let url = format!("{base}/{}", encode_segment(&folder));
+        let release = release(origin, url, manifest_bytes, &source)?;
+        releases.push((folder, release));
     }
     Ok(releases)
 }
 
+/// A release from its manifest's bytes, if rebuilderd can be fed it.
+fn release(
+    origin: String,
+    url: String,
+    manifest_bytes: Vec<u8>,
+    source: &Source,
+) -> Result<Release> {
+    let path = format!("{origin}/{MANIFEST_FILE}");
+    let manifest = Manifest::parse(&manifest_bytes).with_context(|| path.clone())?;
+    for artifact in &manifest.artifacts {
+        // The worker saves each download under its URL's last segment, and
+        // the backend writes the rebuilt file under the same name.
+        if artifact.bin_path != format!("{}/{}", artifact.target, artifact.bin)
+            || crate::layout::check(artifact).is_err()
+        {
+            bail!(
+                "{path}: artifact `{}` has bin_path `{}`; a rebuilderd release needs <triple>/<bin> with plain names (the layout repro build and the Nix folders write)",
+                escape_untrusted(&artifact.display_key()),
+                escape_untrusted(&artifact.bin_path)
+            );
+        }
+    }
+    let version = match (&manifest.build.version, &manifest.build.source_rev) {
+        (Some(version), Some(_)) => semver::Version::parse(version).map_err(|e| {
+            anyhow::anyhow!(
+                "{path}: build.version `{}` is not a semantic version ({e}); build the release again with a valid --release-version",
+                escape_untrusted(version)
+            )
+        })?,
+        (None, _) => bail!(
+            "{path}: the manifest names no release version (build.version), so rebuilderd cannot list it; build the release again with this repro (repro build, or repro manifest --release-version), or {}",
+            source.leave_out()
+        ),
+        (_, None) => bail!(
+            "{path}: the manifest names no source revision (build.source_rev): it was built from a tree with uncommitted changes or without git, which nobody can rebuild; commit, build the release again, or {}",
+            source.leave_out()
+        ),
+    };
+    Ok(Release {
+        origin,
+        url,
+        manifest_bytes,
+        manifest,
+        version,
+    })
+}
+
 /// The source package of one release for one triple.
-fn source_package(base: &str, release: &Release, triple: &str) -> Result<SourcePackageReport> {
+fn source_package(release: &Release, triple: &str) -> Result<SourcePackageReport> {
     let build = &release.manifest.build;
     let version = build.version.clone().expect("checked when read");
-    let folder = format!("{base}/{}", encode_segment(&release.folder));
+    let folder = &release.url;
     let input_name = input::file_name(triple);
     let mut artifacts = Vec::new();
     for artifact in release
@@ -279,7 +346,7 @@ fn source_package(base: &str, release: &Release, triple: &str) -> Result<SourceP
         if artifact.bin == input_name {
             bail!(
                 "{}: binary `{}` has the name of the build input; the worker would download both to one file",
-                release.folder,
+                release.origin,
                 escape_untrusted(&artifact.bin)
             );
         }
@@ -299,7 +366,7 @@ fn source_package(base: &str, release: &Release, triple: &str) -> Result<SourceP
     if let Some(pair) = artifacts.windows(2).find(|p| p[0].name == p[1].name) {
         bail!(
             "{}: two artifacts for {triple} are named `{}`; the worker downloads each under its name",
-            release.folder,
+            release.origin,
             escape_untrusted(&pair[0].name)
         );
     }
@@ -311,21 +378,22 @@ fn source_package(base: &str, release: &Release, triple: &str) -> Result<SourceP
     })
 }
 
-/// The base URL without a trailing slash; only http(s) and printable ASCII.
-fn check_base_url(url: &str) -> Result<String> {
+/// A folder URL as given to `flag`, without a trailing slash; only http(s)
+/// and printable ASCII (so it can be printed as it is).
+fn check_url(url: &str, flag: &str) -> Result<String> {
     let rest = url
         .strip_prefix("https://")
         .or_else(|| url.strip_prefix("http://"));
     match rest {
         Some(rest) if !rest.is_empty() && url.bytes().all(|b| b.is_ascii_graphic()) => {}
         _ => bail!(
-            "--base-url `{}` is not an http:// or https:// URL; give the URL the release folders are served under, e.g. https://example.org/releases",
+            "{flag} `{}` is not an http:// or https:// URL; give the URL of the folder, e.g. https://example.org/releases",
             escape_untrusted(url)
         ),
     }
     if url.contains(['?', '#']) {
         bail!(
-            "--base-url `{}` has a query or fragment; give the folder URL alone",
+            "{flag} `{}` has a query or fragment; give the folder URL alone",
             escape_untrusted(url)
         );
     }
@@ -393,7 +461,10 @@ mod tests {
 
     #[test]
     fn base_urls_are_http_folders() {
-        assert_eq!(check_base_url("http://h:1/rel/").unwrap(), "http://h:1/rel");
+        assert_eq!(
+            check_url("http://h:1/rel/", "--base-url").unwrap(),
+            "http://h:1/rel"
+        );
         for bad in [
             "ftp://h/",
             "h/rel",
@@ -401,7 +472,7 @@ mod tests {
             "http://h/a b",
             "http://h/?x=1",
         ] {
-            assert!(check_base_url(bad).is_err(), "{bad}");
+            assert!(check_url(bad, "--base-url").is_err(), "{bad}");
         }
     }
 }
