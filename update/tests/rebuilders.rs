@@ -204,6 +204,47 @@ fn links_count_for_the_key_that_signed_them_and_for_this_release_only() {
     assert_eq!(fs::read(d.join("bin/camhub-reset")).unwrap(), b"version 2");
 }
 
+/// A folder the library does not read (a symlink, too deep) may be where a
+/// rebuilder's link is: the refusal names it, not only the rebuilder missing.
+#[test]
+fn a_refusal_names_the_folders_that_were_not_read() {
+    let device = Device::new();
+    let d = device.path();
+    fs::write(d.join("bin/camhub-reset"), b"version 1").unwrap();
+    let rel = d.join("rel");
+    release(&rel, b"version 2", Some("2.0.0"), None, None);
+    device.alice.confirm(&rel, b"version 2");
+    // bob's genuine link, reached through a symlinked folder.
+    let elsewhere = d.join("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    fs::write(
+        elsewhere.join("camhub-reset.link"),
+        device.bob.link(&rel, b"version 2"),
+    )
+    .unwrap();
+    let bob = rel.join("attestations/rebuilderd/bob");
+    std::os::unix::fs::symlink(&elsewhere, &bob).unwrap();
+    refused(
+        d,
+        &INSTALL,
+        &[
+            "2 needed, 1 confirmed (alice); missing: bob; not counted: rel/attestations/rebuilderd/bob (MALFORMED: a symlink, not followed)",
+        ],
+    );
+    // The whole rebuilderd/ folder a symlink: named too.
+    fs::remove_file(&bob).unwrap();
+    let root = rel.join("attestations/rebuilderd");
+    fs::rename(&root, d.join("moved")).unwrap();
+    std::os::unix::fs::symlink(d.join("moved"), &root).unwrap();
+    refused(
+        d,
+        &INSTALL,
+        &[
+            "0 confirmed; missing: alice, bob; not counted: rel/attestations/rebuilderd/ (MALFORMED: not a folder (a symlink is not followed))",
+        ],
+    );
+}
+
 #[test]
 fn an_older_release_is_refused_unless_rollback_with_release() {
     let device = Device::new();
