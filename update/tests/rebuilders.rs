@@ -245,6 +245,39 @@ fn a_refusal_names_the_folders_that_were_not_read() {
     );
 }
 
+/// A release in Secluso's layout (artifacts/<triple>/.../<bin>) is a valid
+/// release folder: judged like any other (the links name the binary by
+/// triple and bin), refused while unconfirmed, installed once k confirm it.
+#[test]
+fn a_release_in_another_layout_is_judged_like_any_other() {
+    let device = Device::new();
+    let d = device.path();
+    fs::write(d.join("bin/camhub-reset"), b"version 1").unwrap();
+    let rel = d.join("rel");
+    release(&rel, b"version 2", Some("2.0.0"), None, None);
+    let nested = format!("artifacts/{TRIPLE}/bundle/camhub-reset");
+    fs::create_dir_all(rel.join(format!("artifacts/{TRIPLE}/bundle"))).unwrap();
+    fs::rename(rel.join(BIN_PATH), rel.join(&nested)).unwrap();
+    for file in ["manifest.json", "SHA256SUMS"] {
+        let text = fs::read_to_string(rel.join(file)).unwrap();
+        assert!(text.contains(BIN_PATH));
+        fs::write(rel.join(file), text.replace(BIN_PATH, &nested)).unwrap();
+    }
+    refused(
+        d,
+        &INSTALL,
+        &[&format!(
+            "refused: {TRIPLE}/camhub-reset is not confirmed by the trusted rebuilders: 2 needed, 0 confirmed; missing: alice, bob"
+        )],
+    );
+    device.alice.confirm(&rel, b"version 2");
+    device.bob.confirm(&rel, b"version 2");
+    let (out, now) = installed(d, "rel");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(now, b"version 2");
+    assert_eq!(record(d).unwrap().bin_path, nested);
+}
+
 #[test]
 fn an_older_release_is_refused_unless_rollback_with_release() {
     let device = Device::new();
