@@ -687,9 +687,21 @@ pub fn verify(
             .as_ref()
             .and_then(|r| r.artifacts.iter().find(|a| &a.name == name))
         {
-            agreement.agreed.extend(theirs.agreed.iter().cloned());
+            // One name is one confirmer: an SSH principal called
+            // `rebuilderd:<name>` does not make that instance count twice.
+            for name in &theirs.agreed {
+                if !agreement.agreed.contains(name) {
+                    agreement.agreed.push(name.clone());
+                }
+            }
             agreement.disagreed.extend(theirs.disagreed.iter().cloned());
-            agreement.missing.extend(theirs.missing.iter().cloned());
+            agreement.missing.extend(
+                theirs
+                    .missing
+                    .iter()
+                    .filter(|name| !agreement.agreed.contains(name))
+                    .cloned(),
+            );
         }
         agreement.passed = agreement.agreed.len() >= min && agreement.disagreed.is_empty();
         artifacts.push(agreement);

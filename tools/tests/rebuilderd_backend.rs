@@ -446,3 +446,79 @@ fn host_triple() -> String {
         .unwrap()
         .to_owned()
 }
+
+/// Two workers on one machine run the same backend script, so they share its
+/// --work-dir: the second waits for the first instead of checking out
+/// another revision under its build.
+#[test]
+fn two_backends_with_one_work_dir_take_turns() {
+    let (a, b) = (
+        Job::new(&render(&manifest(Some(REV), None))),
+        Job::new(&render(&manifest(Some(REV), None))),
+    );
+    let work = a.root.join("work");
+    // A git whose fetch hangs, as from a stalled remote, and says when it started.
+    let bin = a.root.join("bin");
+    fs::create_dir_all(&bin).unwrap();
+    let fetches = a.root.join("fetches");
+    fs::write(
+        bin.join("git"),
+        format!(
+            "#!/bin/sh\ncase \"$3\" in init) exit 0;; esac\necho $$ >> {}\nexec sleep 300\n",
+            fetches.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    fs::set_permissions(bin.join("git"), fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+    let started = |n: usize| {
+        fs::read_to_string(&fetches)
+            .map(|t| t.lines().count() >= n)
+            .unwrap_or(false)
+    };
+    let spawn = |job: &Job| {
+        let log = fs::File::create(job.root.join("log")).unwrap();
+        job.command("/nonexistent")
+            .arg("--work-dir")
+            .arg(&work)
+            .env("PATH", &path)
+            .stdout(std::process::Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    };
+    let log = |job: &Job| fs::read_to_string(job.root.join("log")).unwrap_or_default();
+    let stop = |child: &mut std::process::Child| {
+        // SAFETY: a signal to a child this test started and has not reaped.
+        unsafe { libc::kill(child.id() as i32, libc::SIGTERM) };
+        child.wait().unwrap()
+    };
+
+    let mut first = spawn(&a);
+    wait_for("the first backend's fetch", 30, || started(1));
+    let mut second = spawn(&b);
+    wait_for("the second backend to wait for the work folder", 30, || {
+        log(&b).contains(&format!(
+            "==> waiting for {}: another rebuild is using this work folder",
+            work.display()
+        ))
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(
+        !started(2),
+        "the second fetched while the first had the work folder"
+    );
+    assert!(second.try_wait().unwrap().is_none(), "{}", log(&b));
+    // The first stops (its worker died): the second goes on.
+    let status = stop(&mut first);
+    assert!(!status.success(), "{}", log(&a));
+    wait_for("the second backend's fetch", 30, || started(2));
+    let status = stop(&mut second);
+    assert!(!status.success(), "{}", log(&b));
+    // A stopped backend stops its git too.
+    for pid in fs::read_to_string(&fetches).unwrap().lines() {
+        let pid: i32 = pid.parse().unwrap();
+        wait_for("a hanging git to be stopped", 20, || gone(pid));
+    }
+}

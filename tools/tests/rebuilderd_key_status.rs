@@ -117,6 +117,68 @@ fn status_shows_each_instance_side_by_side() {
     assert!(states.contains(&(ARM.into(), vec![State::Good, State::Queued])));
 }
 
+/// A build that failed (the release's files not served yet, a broken
+/// worker) leaves the job queued for hours: status says so, and how to
+/// retry now, instead of a bare QUEUED.
+#[test]
+fn status_names_a_failed_build_waiting_for_its_retry() {
+    let (_t, tmp) = tmp();
+    let release = release_dir(&tmp);
+    let failed = FakeInstance::start(|path, _| {
+        if path.starts_with("/api/v1/queue") {
+            let job = |triple: &str, retry: Option<&str>| {
+                json!({"id": 1, "name": SOURCE, "version": VERSION, "distribution": "camhub",
+                       "release": RELEASE, "architecture": triple, "backend": "camhub",
+                       "url": "http://x", "next_retry": retry, "priority": 2,
+                       "queued_at": "2026-01-01T00:00:00", "started_at": null})
+            };
+            Reply::Ok(page(vec![
+                job(X86, Some("2026-01-03T00:00:00.5")),
+                job(ARM, None),
+            ]))
+        } else if path.contains(&format!("architecture={X86}")) {
+            Reply::Ok(page(vec![record(X86, None, 4, 1)]))
+        } else {
+            Reply::Ok(page(vec![]))
+        }
+    });
+    let mut cmd = repro();
+    cmd.args(["rebuilderd", "status"])
+        .arg(&release)
+        .arg("--instance")
+        .arg(format!("bob={}", failed.url));
+    let r = run_within(&mut cmd, 60);
+    assert_eq!(r.code, 1, "{}{}", r.stdout, r.stderr);
+    let lines: Vec<&str> = r.stdout.lines().collect();
+    assert_eq!(lines.len(), 4, "{}", r.stdout);
+    assert!(
+        lines[1..3].iter().all(|l| l.ends_with("QUEUED")),
+        "{}",
+        r.stdout
+    );
+    assert_eq!(
+        lines[3],
+        format!(
+            "bob: {X86}/{BIN}: build 4 failed (its log: rebuildctl pkgs log); queued again, not before 2026-01-03T00:00:00.5 UTC; `rebuildctl queue push` retries now"
+        )
+    );
+    let r = run_within(cmd.arg("--json"), 60);
+    let report: StatusReport = serde_json::from_str(&r.stdout).unwrap();
+    let cell = |triple: &str| {
+        report.releases[0]
+            .artifacts
+            .iter()
+            .find(|a| a.triple == triple)
+            .unwrap()
+            .instances[0]
+            .clone()
+    };
+    assert_eq!(cell(X86).state, State::Queued);
+    assert!(cell(X86).detail.unwrap().contains("build 4 failed"));
+    // Queued and never tried: nothing to say.
+    assert_eq!((cell(ARM).state, cell(ARM).detail), (State::Queued, None));
+}
+
 #[test]
 fn status_of_an_unknown_and_an_unreachable_instance() {
     let (_t, tmp) = tmp();

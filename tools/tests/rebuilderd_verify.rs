@@ -400,6 +400,44 @@ fn ssh_principals_and_instances_count_apart() {
     );
 }
 
+/// An SSH principal named exactly like an instance as verify lists it
+/// (`rebuilderd:alice`) is, by name, the same confirmer: counted once, so
+/// with k = 2 it does not stand in for a second instance.
+#[test]
+fn a_principal_named_like_a_listed_instance_counts_once() {
+    use attest_world::keygen;
+    let w = World::new();
+    w.confirm_all(&w.alice, "alice");
+    let ssh = keygen(&w.tmp, "rebuilderd:alice");
+    fs::write(
+        w.tmp.join("allowed_signers"),
+        format!("rebuilderd:alice {}\n", ssh.public),
+    )
+    .unwrap();
+    let attest = run(repro()
+        .arg("attest")
+        .arg(w.tmp.join("release"))
+        .arg("--key")
+        .arg(&ssh.key)
+        .args(["--name", "alice", "--out"])
+        .arg(w.atts()));
+    assert_eq!(attest.code, 0, "{}", attest.stderr);
+    let both = run(w
+        .cmd(true)
+        .arg("--allowed-signers")
+        .arg(w.tmp.join("allowed_signers")));
+    assert_eq!(both.code, 1, "{}{}", both.stdout, both.stderr);
+    let report: VerifyReport = serde_json::from_str(&both.stdout).unwrap();
+    assert!(!report.passed);
+    assert!(
+        report
+            .artifacts
+            .iter()
+            .all(|a| a.agreed == ["rebuilderd:alice"] && !a.passed),
+        "{report:#?}"
+    );
+}
+
 #[test]
 fn check_release_judges_one_binary_for_a_device() {
     let w = World::new();

@@ -289,9 +289,12 @@ fn update(cli: &Cli, release: &Path, out: &mut dyn Write) -> Result<()> {
         )
         .with_context(|| format!("checking the rebuilders' links in {}", shown(&attestations)))?
     };
-    let Some(agreement) = report.artifacts.iter().find(|a| &a.name == bin_path) else {
+    // The library names an artifact `<triple>/<bin>`, whatever its bin_path
+    // (Secluso's layout nests it deeper).
+    let judged = format!("{}/{bin}", cli.triple);
+    let Some(agreement) = report.artifacts.iter().find(|a| a.name == judged) else {
         bail!(
-            "the rebuilders' links were judged for other binaries than {bin_path}; this is a bug in camhub-update"
+            "the rebuilders' links were judged for other binaries than {judged}; this is a bug in camhub-update"
         );
     };
     if let Some(why) = rebuilders::why_not(agreement, &report.links, &attestations, trust.k) {

@@ -50,7 +50,8 @@ pub fn why_not(
     }
     // Files that look like this binary's but did not count: the usual
     // reason a rebuilder is "missing" (a link for another release, a key
-    // that is not the pinned one).
+    // that is not the pinned one). And what was not read as a link at all
+    // (a symlinked or too deep folder), which may hold this binary's.
     let (_, bin) = agreement
         .name
         .rsplit_once('/')
@@ -58,12 +59,17 @@ pub fn why_not(
     let uncounted: Vec<String> = links
         .iter()
         .filter(|l| {
+            let this_bin = [LINK_SUFFIX, BAD_SUFFIX]
+                .iter()
+                .any(|suffix| l.file.ends_with(&format!("/{bin}{suffix}")));
+            let unread = l.status == AttestationStatus::Malformed
+                && ![LINK_SUFFIX, BAD_SUFFIX]
+                    .iter()
+                    .any(|suffix| l.file.ends_with(suffix));
             !matches!(
                 l.status,
                 AttestationStatus::Counted | AttestationStatus::Duplicate
-            ) && [LINK_SUFFIX, BAD_SUFFIX]
-                .iter()
-                .any(|suffix| l.file.ends_with(&format!("/{bin}{suffix}")))
+            ) && (this_bin || unread)
         })
         .map(|l| format!("{} ({}: {})", file(&l.file), l.status.word(), l.detail))
         .collect();

@@ -204,6 +204,80 @@ fn links_count_for_the_key_that_signed_them_and_for_this_release_only() {
     assert_eq!(fs::read(d.join("bin/camhub-reset")).unwrap(), b"version 2");
 }
 
+/// A folder the library does not read (a symlink, too deep) may be where a
+/// rebuilder's link is: the refusal names it, not only the rebuilder missing.
+#[test]
+fn a_refusal_names_the_folders_that_were_not_read() {
+    let device = Device::new();
+    let d = device.path();
+    fs::write(d.join("bin/camhub-reset"), b"version 1").unwrap();
+    let rel = d.join("rel");
+    release(&rel, b"version 2", Some("2.0.0"), None, None);
+    device.alice.confirm(&rel, b"version 2");
+    // bob's genuine link, reached through a symlinked folder.
+    let elsewhere = d.join("elsewhere");
+    fs::create_dir_all(&elsewhere).unwrap();
+    fs::write(
+        elsewhere.join("camhub-reset.link"),
+        device.bob.link(&rel, b"version 2"),
+    )
+    .unwrap();
+    let bob = rel.join("attestations/rebuilderd/bob");
+    std::os::unix::fs::symlink(&elsewhere, &bob).unwrap();
+    refused(
+        d,
+        &INSTALL,
+        &[
+            "2 needed, 1 confirmed (alice); missing: bob; not counted: rel/attestations/rebuilderd/bob (MALFORMED: a symlink, not followed)",
+        ],
+    );
+    // The whole rebuilderd/ folder a symlink: named too.
+    fs::remove_file(&bob).unwrap();
+    let root = rel.join("attestations/rebuilderd");
+    fs::rename(&root, d.join("moved")).unwrap();
+    std::os::unix::fs::symlink(d.join("moved"), &root).unwrap();
+    refused(
+        d,
+        &INSTALL,
+        &[
+            "0 confirmed; missing: alice, bob; not counted: rel/attestations/rebuilderd/ (MALFORMED: not a folder (a symlink is not followed))",
+        ],
+    );
+}
+
+/// A release in Secluso's layout (artifacts/<triple>/.../<bin>) is a valid
+/// release folder: judged like any other (the links name the binary by
+/// triple and bin), refused while unconfirmed, installed once k confirm it.
+#[test]
+fn a_release_in_another_layout_is_judged_like_any_other() {
+    let device = Device::new();
+    let d = device.path();
+    fs::write(d.join("bin/camhub-reset"), b"version 1").unwrap();
+    let rel = d.join("rel");
+    release(&rel, b"version 2", Some("2.0.0"), None, None);
+    let nested = format!("artifacts/{TRIPLE}/bundle/camhub-reset");
+    fs::create_dir_all(rel.join(format!("artifacts/{TRIPLE}/bundle"))).unwrap();
+    fs::rename(rel.join(BIN_PATH), rel.join(&nested)).unwrap();
+    for file in ["manifest.json", "SHA256SUMS"] {
+        let text = fs::read_to_string(rel.join(file)).unwrap();
+        assert!(text.contains(BIN_PATH));
+        fs::write(rel.join(file), text.replace(BIN_PATH, &nested)).unwrap();
+    }
+    refused(
+        d,
+        &INSTALL,
+        &[&format!(
+            "refused: {TRIPLE}/camhub-reset is not confirmed by the trusted rebuilders: 2 needed, 0 confirmed; missing: alice, bob"
+        )],
+    );
+    device.alice.confirm(&rel, b"version 2");
+    device.bob.confirm(&rel, b"version 2");
+    let (out, now) = installed(d, "rel");
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(now, b"version 2");
+    assert_eq!(record(d).unwrap().bin_path, nested);
+}
+
 #[test]
 fn an_older_release_is_refused_unless_rollback_with_release() {
     let device = Device::new();

@@ -308,6 +308,9 @@ pub struct QueuedJob {
     pub architecture: String,
     /// Set once a worker took the job.
     pub started_at: Option<String>,
+    /// No worker gets the job before this (UTC); set after a failed try.
+    #[serde(default)]
+    pub next_retry: Option<String>,
 }
 
 /// `GET /api/v1/meta/public-keys`.

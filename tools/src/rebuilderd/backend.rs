@@ -15,7 +15,9 @@ use std::time::Instant;
 use anyhow::{Context, Result, bail};
 
 use super::input;
-use super::process::{RemovedOnDrop, Succeeded, reap_orphans, run_capture, run_logged, which};
+use super::process::{
+    RemovedOnDrop, Succeeded, lock_work_dir, reap_orphans, run_capture, run_logged, which,
+};
 use crate::build::interrupt;
 use crate::hashing::{self, HashError};
 use crate::manifest::Manifest;
@@ -193,10 +195,12 @@ pub fn rebuild(options: &Options, log: &mut dyn Write) -> Result<Vec<Rebuilt>> {
     }
 
     let mut temporary = None;
+    let mut _lock = None;
     let work = match options.work_dir {
         Some(dir) => {
             std::fs::create_dir_all(dir)
                 .with_context(|| format!("{}: cannot create the work folder", dir.display()))?;
+            _lock = Some(lock_work_dir(dir, log)?);
             dir.to_owned()
         }
         None => {

@@ -3,8 +3,9 @@
 //! before its folder is removed.
 
 use std::ffi::OsString;
+use std::fs::File;
 use std::io::Write;
-use std::os::fd::AsFd;
+use std::os::fd::{AsFd, AsRawFd};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitStatus};
 use std::time::Duration;
@@ -34,6 +35,38 @@ pub fn die_with_parent() -> Result<()> {
         bail!("the process that started the backend is gone; nothing to rebuild for");
     }
     Ok(())
+}
+
+/// An exclusive lock on a kept work folder, held while the handle lives.
+/// Workers on one machine run one backend script and so share its
+/// --work-dir: without it, one's checkout and `git clean` would swap the
+/// sources under the other's build. Polled rather than blocking, so that a
+/// stop signal (the worker dying) still ends the wait.
+pub fn lock_work_dir(dir: &Path, log: &mut dyn Write) -> Result<File> {
+    let handle = File::open(dir)
+        .with_context(|| format!("{}: cannot open the work folder", dir.display()))?;
+    let mut said = false;
+    loop {
+        // SAFETY: flock on a descriptor we own; no memory is involved.
+        if unsafe { libc::flock(handle.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+            return Ok(handle);
+        }
+        let e = std::io::Error::last_os_error();
+        match e.raw_os_error() {
+            Some(libc::EWOULDBLOCK) | Some(libc::EINTR) => {}
+            _ => bail!("{}: cannot lock the work folder: {e}", dir.display()),
+        }
+        if !said {
+            writeln!(
+                log,
+                "==> waiting for {}: another rebuild is using this work folder",
+                dir.display()
+            )?;
+            said = true;
+        }
+        interrupt::check()?;
+        std::thread::sleep(Duration::from_millis(200));
+    }
 }
 
 /// A temporary work folder, removed when dropped: retried for a while, since

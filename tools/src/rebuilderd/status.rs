@@ -48,7 +48,7 @@ pub struct Cell {
     pub state: State,
     /// The rebuild the verdict comes from (GOOD, BAD).
     pub build_id: Option<i64>,
-    /// Why, for UNKNOWN, UNREACHABLE and ERROR.
+    /// Why, for UNKNOWN, UNREACHABLE and ERROR, and for QUEUED after a failed build.
     pub detail: Option<String>,
 }
 
@@ -109,6 +109,27 @@ pub fn status(release: &Release, instances: &[Instance], client: &Client) -> Rel
                                 (Some("GOOD"), _) => (State::Good, None),
                                 (Some("BAD"), _) => (State::Bad, None),
                                 (_, Some(j)) if j.started_at.is_some() => (State::Building, None),
+                                // A record with a build but no verdict: that
+                                // build failed (say, the release's files were
+                                // not served yet), and rebuilderd waits hours
+                                // before the next try.
+                                (None, Some(j)) if build_id.is_some() => (
+                                    State::Queued,
+                                    Some(format!(
+                                        "{}: {}/{}: build {} failed (its log: rebuildctl pkgs log); queued again{}; `rebuildctl queue push` retries now",
+                                        instance.name,
+                                        escape_untrusted(&artifact.triple),
+                                        escape_untrusted(&artifact.bin),
+                                        build_id.unwrap_or_default(),
+                                        j.next_retry
+                                            .as_deref()
+                                            .map(|t| format!(
+                                                ", not before {} UTC",
+                                                escape_untrusted(t)
+                                            ))
+                                            .unwrap_or_default()
+                                    )),
+                                ),
                                 (_, Some(_)) => (State::Queued, None),
                                 (Some(other), None) => (
                                     State::Unknown,

@@ -30,8 +30,8 @@ pub struct Args {
     #[arg(long, env = "CAMHUB_REBUILD_SOURCE", value_name = "GIT")]
     pub source: String,
     /// A work folder to keep and reuse (its checkout and cargo cache make the
-    /// next rebuild faster); a temporary folder under TMPDIR, removed
-    /// afterwards, by default.
+    /// next rebuild faster; backends sharing one take turns); a temporary
+    /// folder under TMPDIR, removed afterwards, by default.
     #[arg(long, env = "CAMHUB_REBUILD_WORK_DIR", value_name = "DIR")]
     pub work_dir: Option<PathBuf>,
     /// The repro that runs `repro build`; by default the checkout's own,

@@ -106,7 +106,8 @@ fn print_table(
             ];
             for c in &a.instances {
                 row.push(c.state.word().to_owned());
-                if let (Some(detail), State::Unreachable | State::Error) = (&c.detail, c.state)
+                if let (Some(detail), State::Unreachable | State::Error | State::Queued) =
+                    (&c.detail, c.state)
                     && !notes.contains(detail)
                 {
                     notes.push(detail.clone());
