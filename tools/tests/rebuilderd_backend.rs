@@ -137,9 +137,14 @@ fn unusable_inputs_are_refused_with_the_reason_and_nothing_written() {
         let job = Job::new(&bytes);
         let r = run(&mut job.command("/nonexistent"));
         assert_eq!(r.code, 2, "{expect}: {}", r.stderr);
+        // Under qemu-user the error follows the backend's subreaper warning.
+        let error = r
+            .stderr
+            .lines()
+            .find(|l| !l.starts_with(repro::rebuilderd::SUBREAPER_WARNING))
+            .unwrap_or_default();
         assert!(
-            r.stderr
-                .starts_with(&format!("repro: {}: ", job.input().display())),
+            error.starts_with(&format!("repro: {}: ", job.input().display())),
             "{}",
             r.stderr
         );
@@ -299,7 +304,7 @@ fn the_backend_and_its_build_die_with_the_worker() {
         .args(args)
         .envs(backend.get_envs().filter_map(|(k, v)| Some((k, v?))))
         .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null());
+        .stderr(fs::File::create(job.root.join("backend.log")).unwrap());
     let mut worker = worker.spawn().unwrap();
     wait_for("the backend to start git", 30, || {
         git_pid.exists() && orphan_pid.exists()
@@ -331,7 +336,16 @@ fn the_backend_and_its_build_die_with_the_worker() {
     worker.wait().unwrap();
     wait_for("the backend to die with its parent", 20, || gone(backend));
     wait_for("its git to die with it", 20, || gone(git));
-    wait_for("what git left running to be stopped", 20, || gone(orphan));
+    let log = fs::read_to_string(job.root.join("backend.log")).unwrap();
+    if log.contains(repro::rebuilderd::SUBREAPER_WARNING) {
+        // qemu-user before 8.0 (the aarch64 tests here) cannot make the
+        // backend a subreaper; it said so, and the orphan is not its to stop.
+        eprintln!("no subreaper here, as the backend said: {log}");
+        // SAFETY: kill(2) on a pid this test started.
+        unsafe { libc::kill(orphan, libc::SIGKILL) };
+    } else {
+        wait_for("what git left running to be stopped", 20, || gone(orphan));
+    }
     // It stopped on SIGTERM, so it removed its work folder on the way out.
     job.assert_clean();
 }

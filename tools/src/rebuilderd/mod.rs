@@ -18,7 +18,7 @@ pub mod release;
 pub mod status;
 pub mod stored;
 pub mod sync;
-pub use process::die_with_parent;
+pub use process::{SUBREAPER_WARNING, die_with_parent};
 pub mod trust;
 
 /// The `distribution` of every job: the key of the worker's `[backend."camhub"]`.
